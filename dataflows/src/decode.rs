@@ -1,0 +1,235 @@
+//! Decoding a Kafka message value into a [`Quote`], or a [`Rejection`] saying why not.
+//!
+//! The rules are SPEC's "canonical quote". Prices never pass through binary floating point: a
+//! JSON number is read from its text, so `50000.1` and `"50000.1"` decode to the same decimal.
+//! Duplicate keys are rejected (a silent last-wins would hide a broken producer), unknown keys
+//! are ignored.
+
+use std::fmt;
+
+use chrono::{DateTime, Timelike};
+use rust_decimal::Decimal;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::quote::{Micros, Quote};
+
+/// Longest pair accepted, in bytes, after trimming.
+pub const MAX_PAIR_BYTES: usize = 32;
+
+/// Why a message is a dead letter. Its `Display` is the `reason` stored in `dead_letters`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Empty value: a tombstone.
+    #[error("empty value")]
+    Empty,
+    /// The value is not UTF-8.
+    #[error("not utf-8")]
+    NotUtf8,
+    /// The value is not a JSON object.
+    #[error("not json: {0}")]
+    NotJson(String),
+    /// A required field is absent.
+    #[error("missing field {0}")]
+    Missing(&'static str),
+    /// A required field is `null`.
+    #[error("null field {0}")]
+    Null(&'static str),
+    /// A key appears twice.
+    #[error("duplicate field {0}")]
+    Duplicate(&'static str),
+    /// A price is not a decimal this engine can hold exactly.
+    #[error("bad number in {0}")]
+    BadNumber(&'static str),
+    /// `bid <= 0`.
+    #[error("bid not positive")]
+    BidNotPositive,
+    /// `ask < bid`.
+    #[error("ask below bid")]
+    AskBelowBid,
+    /// The timestamp is not RFC 3339 or epoch milliseconds, or lies before 1970.
+    #[error("bad timestamp")]
+    BadTimestamp,
+    /// The pair is empty after trimming, longer than 32 bytes, or not a string.
+    #[error("bad pair")]
+    BadPair,
+    /// Arrived below the frontier under `--late drop`.
+    #[error("late")]
+    Late,
+}
+
+/// Decodes one message value.
+pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
+    if value.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    let text = std::str::from_utf8(value).map_err(|_| Rejection::NotUtf8)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = RawFields::deserialize(&mut de)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|e| Rejection::NotJson(e.to_string()))?;
+    let fields = fields.0?;
+
+    let pair = required(fields.pair, "pair")?;
+    let pair: String = serde_json::from_str::<&str>(pair.get())
+        .map(str::to_owned)
+        .or_else(|_| serde_json::from_str::<String>(pair.get()))
+        .map_err(|_| Rejection::BadPair)?;
+    let pair = pair.trim();
+    if pair.is_empty() || pair.len() > MAX_PAIR_BYTES {
+        return Err(Rejection::BadPair);
+    }
+    let bid = price(required(fields.bid, "bid")?, "bid")?;
+    let ask = price(required(fields.ask, "ask")?, "ask")?;
+    let ts = timestamp(required(fields.timestamp, "timestamp")?)?;
+    if bid <= Decimal::ZERO {
+        return Err(Rejection::BidNotPositive);
+    }
+    if ask < bid {
+        return Err(Rejection::AskBelowBid);
+    }
+    let sum = bid.checked_add(ask).ok_or(Rejection::BadNumber("ask"))?;
+    Ok(Quote {
+        pair: pair.to_owned(),
+        bid,
+        ask,
+        mid: sum / Decimal::TWO,
+        spread: ask - bid,
+        ts,
+    })
+}
+
+/// The four fields as raw JSON text, or the first structural rejection met while reading them.
+struct RawFields<'a>(Result<Fields<'a>, Rejection>);
+
+#[derive(Default)]
+struct Fields<'a> {
+    pair: Option<&'a RawValue>,
+    bid: Option<&'a RawValue>,
+    ask: Option<&'a RawValue>,
+    timestamp: Option<&'a RawValue>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(FieldsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct FieldsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
+    type Value = RawFields<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields = Fields::default();
+        let mut duplicate = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let (slot, name) = match key.as_ref() {
+                "pair" => (&mut fields.pair, "pair"),
+                "bid" => (&mut fields.bid, "bid"),
+                "ask" => (&mut fields.ask, "ask"),
+                "timestamp" => (&mut fields.timestamp, "timestamp"),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let value: &'de RawValue = map.next_value()?;
+            if slot.replace(value).is_some() && duplicate.is_none() {
+                duplicate = Some(name);
+            }
+        }
+        Ok(RawFields(match duplicate {
+            Some(name) => Err(Rejection::Duplicate(name)),
+            None => Ok(fields),
+        }))
+    }
+}
+
+fn required<'a>(raw: Option<&'a RawValue>, name: &'static str) -> Result<&'a RawValue, Rejection> {
+    match raw {
+        None => Err(Rejection::Missing(name)),
+        Some(raw) if raw.get() == "null" => Err(Rejection::Null(name)),
+        Some(raw) => Ok(raw),
+    }
+}
+
+/// A price: a JSON string holding a plain decimal, or any JSON number, read exactly.
+fn price(raw: &RawValue, name: &'static str) -> Result<Decimal, Rejection> {
+    let text = raw.get();
+    let parsed = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if is_plain_decimal(inner) => inner.parse::<Decimal>().ok(),
+        Some(_) => None,
+        None if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) => {
+            json_number(text)
+        }
+        None => None,
+    };
+    parsed.ok_or(Rejection::BadNumber(name))
+}
+
+/// `123` or `0.00012`: digits with at most one dot between digits; no sign, exponent or spaces.
+fn is_plain_decimal(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    parts.next().is_some_and(all_digits) && parts.next().is_none_or(all_digits)
+}
+
+/// A JSON number's text (already validated by the JSON parser), converted without rounding.
+/// `None` when the exact value does not fit a 96-bit decimal with at most 28 places.
+fn json_number(text: &str) -> Option<Decimal> {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let mut value = mantissa.parse::<Decimal>().ok()?;
+    if exponent >= 0 {
+        let mut scale = value.scale() as i64 - exponent;
+        while scale < 0 {
+            value = value.checked_mul(Decimal::TEN)?;
+            scale += 1;
+        }
+        value.set_scale(scale as u32).ok()?;
+    } else {
+        let scale = value.scale() as i64 - exponent;
+        if scale > 28 {
+            return None;
+        }
+        value.set_scale(scale as u32).ok()?;
+    }
+    Some(value)
+}
+
+/// An RFC 3339 string (no space separator) or integer epoch milliseconds, truncated to micros.
+fn timestamp(raw: &RawValue) -> Result<Micros, Rejection> {
+    let text = raw.get();
+    let micros = if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !matches!(inner.as_bytes().get(10), Some(b'T' | b't')) || inner.contains('\\') {
+            return Err(Rejection::BadTimestamp);
+        }
+        let parsed = DateTime::parse_from_rfc3339(inner).map_err(|_| Rejection::BadTimestamp)?;
+        let seconds = parsed.timestamp();
+        seconds
+            .checked_mul(1_000_000)
+            .and_then(|s| s.checked_add(i64::from(parsed.nanosecond() / 1_000)))
+            .ok_or(Rejection::BadTimestamp)?
+    } else if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        let millis: i64 = text.parse().map_err(|_| Rejection::BadTimestamp)?;
+        millis.checked_mul(1_000).ok_or(Rejection::BadTimestamp)?
+    } else {
+        return Err(Rejection::BadTimestamp);
+    };
+    if !(0..=MAX_MICROS).contains(&micros) {
+        return Err(Rejection::BadTimestamp);
+    }
+    Ok(micros as Micros)
+}
+
+/// 9999-12-31T23:59:59.999999Z: the last instant PostgreSQL and RFC 3339 agree on.
+const MAX_MICROS: i64 = 253_402_300_799_999_999;

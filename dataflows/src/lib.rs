@@ -1,0 +1,37 @@
+//! tickflow's pure computation: no Kafka, no Postgres, no async; everything here runs and is
+//! tested in memory.
+//!
+//! | module | holds | invariant |
+//! |---|---|---|
+//! | [`decode`] | message bytes → [`Quote`] or [`Rejection`] | no floats on the price path |
+//! | [`admit`] | a read message → tick or dead letter | late means below the source frontier |
+//! | [`clock`] | per-partition watermarks → the source frontier | a partition not read to its end never stops holding it |
+//! | [`operators`] | the timely operators | per-pair work at release time, in processing order |
+//! | [`pair_state`] | the per-tick fold of one pair | metrics depend on processing order only |
+//! | [`window`] | a tumbling window's aggregate | merge is associative in processing order |
+//! | [`tables`] | upsert semantics of the result tables | a later row of a key replaces, a delta merges |
+//! | [`memory`] | the whole graph run on in-memory messages | same input, same tables, any worker count |
+#![forbid(missing_docs)]
+
+pub mod admit;
+pub mod clock;
+pub mod config;
+pub mod decode;
+pub mod memory;
+pub mod operators;
+pub mod output;
+pub mod pair_state;
+pub mod quote;
+pub mod tables;
+pub mod window;
+
+pub use admit::{admit, LatePolicy};
+pub use clock::{owner, Clocks, PartitionKey};
+pub use config::MetricsConfig;
+pub use decode::{decode, Rejection};
+pub use operators::QuoteMetrics;
+pub use output::{PairRow, TickRow, Update, WindowKey, WindowRow};
+pub use pair_state::{Extremes, PairState, TickMetrics};
+pub use quote::{Micros, Origin, Quote, Tick};
+pub use tables::Tables;
+pub use window::WindowAgg;

@@ -1,0 +1,62 @@
+//! The result tables as the sink leaves them, in memory.
+//!
+//! This is the upsert semantics of SPEC in one place: a later row replaces an earlier one with
+//! the same key, and a window delta merges into the row it follows. The Postgres sink folds each
+//! batch through it before writing (so one key is written once per commit), and tests use it as
+//! the table state to compare.
+
+use std::collections::BTreeMap;
+
+use crate::output::{PairRow, TickRow, Update, WindowKey, WindowRow};
+use crate::quote::Origin;
+
+/// Rows by primary key. `ticks` is keyed by origin; the sink adds the topic name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tables {
+    /// `ticks`.
+    pub ticks: BTreeMap<Origin, TickRow>,
+    /// `pair_metrics`.
+    pub pairs: BTreeMap<String, PairRow>,
+    /// `window_aggregates`.
+    pub windows: BTreeMap<WindowKey, WindowRow>,
+}
+
+impl Tables {
+    /// Applies one update. Updates of one key must come in the order the graph emitted them,
+    /// which holds because one worker owns each pair.
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Tick(row) => {
+                self.ticks.insert(row.tick.origin, row);
+            }
+            Update::Pair(row) => {
+                self.pairs.insert(row.last.tick.quote.pair.clone(), row);
+            }
+            Update::Window(row) => match self.windows.get_mut(&row.key) {
+                Some(stored) if row.delta => {
+                    stored.agg.merge(&row.agg);
+                    stored.is_final |= row.is_final;
+                }
+                _ => {
+                    self.windows.insert(row.key.clone(), row);
+                }
+            },
+        }
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.ticks.is_empty() && self.pairs.is_empty() && self.windows.is_empty()
+    }
+
+    /// Rows held, all tables together.
+    pub fn len(&self) -> usize {
+        self.ticks.len() + self.pairs.len() + self.windows.len()
+    }
+}
+
+impl Extend<Update> for Tables {
+    fn extend<I: IntoIterator<Item = Update>>(&mut self, updates: I) {
+        updates.into_iter().for_each(|u| self.apply(u));
+    }
+}
