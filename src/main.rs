@@ -1,1 +1,176 @@
-fn main() {}
+//! tickflow: Kafka market data → timely dataflow on N workers → PostgreSQL.
+//!
+//! | module | holds |
+//! |---|---|
+//! | `cli` | the command line; every flag also from `TICKFLOW_<FLAG>` and `.env` |
+//! | `config` | flag values with structure: durations, `--from`, `--until` |
+//! | `kafka` | resolving ranges, the timely source operator |
+//! | `sink` | the Postgres sink operator and the writer |
+//! | `store` | connecting, migrations, loading positions and pair state |
+//! | `pipeline` | `run`/`replay`: wiring workers, writer and shutdown |
+//! | `feed`, `simulate` | the simulated quote feed and its producer |
+//! | `demo` | everything in one process |
+//!
+//! Exit codes: 0 done, 1 runtime failure (one line), 2 bad arguments or configuration.
+
+mod cli;
+mod config;
+mod demo;
+mod feed;
+mod kafka;
+mod pipeline;
+mod simulate;
+mod sink;
+mod store;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use config::StopSpec;
+
+/// A configuration the command line cannot catch alone: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ConfigError(String);
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tickflow: starting the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let shutdown = Arc::new(AtomicBool::new(false));
+    runtime.spawn(stop_on_signal(shutdown.clone()));
+    match dispatch(cli.command, &runtime, shutdown) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tickflow: {error:#}");
+            if error.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn dispatch(
+    command: Command,
+    runtime: &tokio::runtime::Runtime,
+    shutdown: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => {
+            let bounded = args.until.as_ref().is_some_and(|u| *u != StopSpec::Never);
+            let summary = pipeline::run(&args, runtime, shutdown, Default::default())?;
+            if bounded {
+                print_summary(&summary);
+            }
+            Ok(())
+        }
+        Command::Replay(mut args) => {
+            if args.from.is_none() {
+                return Err(ConfigError(
+                    "replay needs --from (committed, earliest, offset:..., timestamp:...)".into(),
+                )
+                .into());
+            }
+            args.until.get_or_insert(StopSpec::End);
+            let summary = pipeline::run(&args, runtime, shutdown, Default::default())?;
+            print_summary(&summary);
+            Ok(())
+        }
+        Command::Simulate(args) => {
+            runtime.block_on(simulate::create_topic(
+                &args.brokers,
+                &args.topic,
+                args.feed.partitions,
+            ))?;
+            let start = args
+                .feed
+                .start_time
+                .map_or_else(simulate::now_ms, |t| t.timestamp_millis());
+            let produced =
+                simulate::produce(&args.brokers, &args.topic, &args.feed, start, &shutdown)?;
+            println!(
+                "produced {} messages ({} failed); --until offset:{}",
+                produced.acknowledged,
+                produced.failed,
+                produced.until()
+            );
+            println!("{}", serde_json::to_string(&produced)?);
+            if produced.failed > 0 {
+                anyhow::bail!("{} messages were not delivered", produced.failed);
+            }
+            Ok(())
+        }
+        Command::Demo(args) => demo::demo(&args, runtime, shutdown),
+        Command::Migrate(pg) => runtime.block_on(async {
+            let mut client = store::connect(&pg.postgres, &pg.schema).await?;
+            let applied = store::migrate(&mut client, &pg.schema).await?;
+            println!(
+                "schema `{}` at {}: applied migrations {applied:?}",
+                pg.schema,
+                store::describe(&pg.postgres)
+            );
+            Ok(())
+        }),
+    }
+}
+
+fn print_summary(summary: &pipeline::Summary) {
+    let rate = summary.messages as f64 / summary.seconds.max(1e-9);
+    println!(
+        "read {} messages ({} dead letters) in {:.2}s: {:.0} messages/s",
+        summary.messages, summary.dead_letters, summary.seconds, rate
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "messages": summary.messages,
+            "ticks": summary.ticks,
+            "dead_letters": summary.dead_letters,
+            "seconds": summary.seconds,
+            "messages_per_second": rate,
+        })
+    );
+}
+
+async fn stop_on_signal(shutdown: Arc<AtomicBool>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("stopping: committing what is complete");
+    shutdown.store(true, Ordering::Relaxed);
+}

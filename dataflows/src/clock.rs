@@ -123,22 +123,30 @@ impl Clocks {
         let holding = self
             .partitions
             .values()
-            .filter(|p| {
-                !p.finished && !(p.at_end && now.duration_since(p.quiet_since) >= self.idle_timeout)
-            })
+            .filter(|p| !p.finished && !self.is_idle(p, now))
             .map(|p| p.watermark.unwrap_or(0))
             .min();
         let watermark = holding.or(process_max).unwrap_or(0);
         Some(watermark.saturating_sub(self.lateness))
     }
 
-    /// Watermark alignment: whether `key` runs so far ahead of `frontier` that reading it
-    /// further would only fill memory with ticks that cannot be released yet.
-    pub fn runs_ahead(&self, key: PartitionKey, frontier: Micros, bound: Micros) -> bool {
-        self.partitions
-            .get(&key)
-            .and_then(|p| p.watermark)
-            .is_some_and(|w| w > frontier.saturating_add(self.lateness).saturating_add(bound))
+    /// Watermark alignment: whether `key` runs more than `bound` ahead of the slowest partition
+    /// that still holds the frontier back, so reading it further would only fill memory with
+    /// ticks that cannot be released yet. Partitions with no watermark yet do not count: an empty
+    /// or unread partition says nothing about how far behind it is.
+    pub fn runs_ahead(&self, key: PartitionKey, now: Instant, bound: Micros) -> bool {
+        let slowest = self
+            .partitions
+            .values()
+            .filter(|p| !p.finished && !self.is_idle(p, now))
+            .filter_map(|p| p.watermark)
+            .min();
+        let mine = self.partitions.get(&key).and_then(|p| p.watermark);
+        matches!((mine, slowest), (Some(w), Some(s)) if w > s.saturating_add(bound))
+    }
+
+    fn is_idle(&self, p: &Partition, now: Instant) -> bool {
+        p.at_end && now.duration_since(p.quiet_since) >= self.idle_timeout
     }
 }
 
@@ -206,6 +214,20 @@ mod tests {
         assert_eq!(clocks.frontier(now, None), Some(7));
         clocks.finish((0, 0));
         assert_eq!(clocks.frontier(now, None), None);
+    }
+
+    #[test]
+    fn alignment_ignores_partitions_without_a_watermark() {
+        let now = Instant::now();
+        let mut clocks = Clocks::new([(0, 0), (0, 1)], 0, Duration::from_secs(5), now);
+        clocks.read(origin(0), Some(100_000_000), now);
+        assert!(
+            !clocks.runs_ahead((0, 0), now, 1_000),
+            "partition 1 is unread, not slow"
+        );
+        clocks.read(origin(1), Some(1_000), now);
+        assert!(clocks.runs_ahead((0, 0), now, 1_000));
+        assert!(!clocks.runs_ahead((0, 1), now, 1_000));
     }
 
     #[test]

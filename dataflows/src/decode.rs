@@ -5,6 +5,7 @@
 //! Duplicate keys are rejected (a silent last-wins would hide a broken producer), unknown keys
 //! are ignored.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Timelike};
@@ -90,14 +91,41 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
         return Err(Rejection::AskBelowBid);
     }
     let sum = bid.checked_add(ask).ok_or(Rejection::BadNumber("ask"))?;
+    let (mid, spread) = (sum / Decimal::TWO, ask - bid);
+    // Decimal arithmetic rounds a result that needs more than 96 bits or 28 places: refuse it.
+    let exact = exact_add(bid, ask) == Some(sum)
+        && exact_add(mid, mid) == Some(sum)
+        && exact_add(spread, bid) == Some(ask);
+    if !exact {
+        return Err(Rejection::BadNumber("ask"));
+    }
     Ok(Quote {
         pair: pair.to_owned(),
         bid,
         ask,
-        mid: sum / Decimal::TWO,
-        spread: ask - bid,
+        mid,
+        spread,
         ts,
     })
+}
+
+/// `a + b` for `a, b >= 0`, computed exactly, or `None` when that value is not a [`Decimal`].
+fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let (a, b) = (a.normalize(), b.normalize());
+    let scale = a.scale().max(b.scale());
+    let widen = |d: Decimal| {
+        d.mantissa()
+            .checked_mul(10i128.checked_pow(scale - d.scale())?)
+    };
+    // Normalized, the term of larger scale ends in a non-zero digit, so the sum has that scale:
+    // a term too wide for i128 makes a sum too wide for a decimal.
+    let mut mantissa = widen(a)?.checked_add(widen(b)?)?;
+    let mut scale = scale;
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
 }
 
 /// The four fields as raw JSON text, or the first structural rejection met while reading them.
@@ -160,11 +188,21 @@ fn required<'a>(raw: Option<&'a RawValue>, name: &'static str) -> Result<&'a Raw
     }
 }
 
+/// What a JSON string literal holds, escapes resolved; `None` when `text` is not a string.
+fn string_contents(text: &str) -> Option<Cow<'_, str>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
 /// A price: a JSON string holding a plain decimal, or any JSON number, read exactly.
 fn price(raw: &RawValue, name: &'static str) -> Result<Decimal, Rejection> {
     let text = raw.get();
-    let parsed = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) if is_plain_decimal(inner) => inner.parse::<Decimal>().ok(),
+    let parsed = match string_contents(text) {
+        Some(inner) if is_plain_decimal(&inner) => exact(&inner),
         Some(_) => None,
         None if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) => {
             json_number(text)
@@ -181,39 +219,65 @@ fn is_plain_decimal(s: &str) -> bool {
     parts.next().is_some_and(all_digits) && parts.next().is_none_or(all_digits)
 }
 
-/// A JSON number's text (already validated by the JSON parser), converted without rounding.
-/// `None` when the exact value does not fit a 96-bit decimal with at most 28 places.
+/// A plain decimal, optionally signed, without rounding: `None` when a digit other than a
+/// trailing fractional zero would not fit a 96-bit decimal with at most 28 places.
+fn exact(text: &str) -> Option<Decimal> {
+    Decimal::from_str_exact(text).ok().or_else(|| {
+        let (_, fraction) = text.split_once('.')?;
+        let kept = fraction.trim_end_matches('0');
+        let text = &text[..text.len() - fraction.len() + kept.len()];
+        Decimal::from_str_exact(text.strip_suffix('.').unwrap_or(text)).ok()
+    })
+}
+
+/// A JSON number's text (already validated by the JSON parser), converted without rounding:
+/// the exponent is applied to the digits as text, then read by [`exact`].
 fn json_number(text: &str) -> Option<Decimal> {
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
-        None => (text, 0),
+    let Some(e) = text.find(['e', 'E']) else {
+        return exact(text);
     };
-    let mut value = mantissa.parse::<Decimal>().ok()?;
-    if exponent >= 0 {
-        let mut scale = value.scale() as i64 - exponent;
-        while scale < 0 {
-            value = value.checked_mul(Decimal::TEN)?;
-            scale += 1;
-        }
-        value.set_scale(scale as u32).ok()?;
-    } else {
-        let scale = value.scale() as i64 - exponent;
-        if scale > 28 {
-            return None;
-        }
-        value.set_scale(scale as u32).ok()?;
+    let exponent = text[e + 1..].parse::<i64>().ok()?;
+    let (sign, mantissa) = match text[..e].strip_prefix('-') {
+        Some(unsigned) => ("-", unsigned),
+        None => ("", &text[..e]),
+    };
+    let (int, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int}{fraction}");
+    let digits = all.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(Decimal::ZERO);
     }
-    Some(value)
+    // Where the decimal point falls in `digits`. Beyond these bounds the value is either above
+    // the largest decimal or needs more than 28 places.
+    let point = exponent.saturating_add(int.len() as i64 - (all.len() - digits.len()) as i64);
+    if !(-64..=64).contains(&point) {
+        return None;
+    }
+    let plain = if point <= 0 {
+        format!(
+            "{sign}0.{}{digits}",
+            "0".repeat(point.unsigned_abs() as usize)
+        )
+    } else if point as usize >= digits.len() {
+        format!(
+            "{sign}{digits}{}",
+            "0".repeat(point as usize - digits.len())
+        )
+    } else {
+        let (whole, part) = digits.split_at(point as usize);
+        format!("{sign}{whole}.{part}")
+    };
+    exact(&plain)
 }
 
 /// An RFC 3339 string (no space separator) or integer epoch milliseconds, truncated to micros.
 fn timestamp(raw: &RawValue) -> Result<Micros, Rejection> {
     let text = raw.get();
-    let micros = if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        if !matches!(inner.as_bytes().get(10), Some(b'T' | b't')) || inner.contains('\\') {
+    let micros = if let Some(inner) = string_contents(text) {
+        if !matches!(inner.as_bytes().get(10), Some(b'T' | b't')) {
             return Err(Rejection::BadTimestamp);
         }
-        let parsed = DateTime::parse_from_rfc3339(inner).map_err(|_| Rejection::BadTimestamp)?;
+        let parsed = DateTime::parse_from_rfc3339(&inner).map_err(|_| Rejection::BadTimestamp)?;
         let seconds = parsed.timestamp();
         seconds
             .checked_mul(1_000_000)

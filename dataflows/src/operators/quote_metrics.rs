@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use timely::dataflow::InputHandle;
-//! use timely::dataflow::operators::capture::{Capture, Extract};
+//! use timely::dataflow::operators::capture::{Capture, Event};
 //! use tickflow_dataflows::{decode, MetricsConfig, Origin, QuoteMetrics, Tick, Update};
 //!
 //! let captured = timely::example(|scope| {
@@ -24,7 +24,13 @@
 //!         .quote_metrics(MetricsConfig::default())
 //!         .capture()
 //! });
-//! let updates: Vec<Update> = captured.extract().into_iter().flat_map(|(_, u)| u).collect();
+//! let updates: Vec<Update> = captured
+//!     .try_iter()
+//!     .flat_map(|event| match event {
+//!         Event::Messages(_, data) => data,
+//!         Event::Progress(_) => Vec::new(),
+//!     })
+//!     .collect();
 //! assert_eq!(updates.len(), 3, "a tick row, a pair row and a final window row");
 //! ```
 

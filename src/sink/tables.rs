@@ -1,0 +1,430 @@
+//! How each table is written: one binary `COPY` into a session-local staging table, then one
+//! `INSERT … SELECT … ON CONFLICT DO UPDATE`. Two round trips per table per commit, whatever
+//! the number of rows.
+
+use chrono::{DateTime, Utc};
+use futures::pin_mut;
+use rust_decimal::Decimal;
+use tickflow_dataflows::{PairRow, TickMetrics, TickRow, WindowRow};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Transaction};
+
+use super::DeadLetter;
+use crate::store::{timestamp, StoreError};
+
+/// A result table: its columns (with binary types, in staging order) and primary key.
+pub struct Table {
+    name: &'static str,
+    columns: &'static [(&'static str, Type)],
+    key: &'static [&'static str],
+}
+
+/// `ticks`.
+pub const TICKS: Table = Table {
+    name: "ticks",
+    columns: &[
+        ("source_topic", Type::TEXT),
+        ("source_partition", Type::INT4),
+        ("source_offset", Type::INT8),
+        ("pair", Type::TEXT),
+        ("ts", Type::TIMESTAMPTZ),
+        ("bid", Type::NUMERIC),
+        ("ask", Type::NUMERIC),
+        ("mid_price", Type::NUMERIC),
+        ("spread", Type::NUMERIC),
+        ("highest_bid", Type::NUMERIC),
+        ("lowest_ask", Type::NUMERIC),
+        ("max_spread", Type::NUMERIC),
+        ("sma", Type::NUMERIC),
+        ("rolling_avg", Type::NUMERIC),
+        ("is_late", Type::BOOL),
+    ],
+    key: &["source_topic", "source_partition", "source_offset"],
+};
+
+/// `pair_metrics`.
+pub const PAIRS: Table = Table {
+    name: "pair_metrics",
+    columns: &[
+        ("pair", Type::TEXT),
+        ("ts", Type::TIMESTAMPTZ),
+        ("bid", Type::NUMERIC),
+        ("ask", Type::NUMERIC),
+        ("mid_price", Type::NUMERIC),
+        ("spread", Type::NUMERIC),
+        ("highest_bid", Type::NUMERIC),
+        ("lowest_ask", Type::NUMERIC),
+        ("max_spread", Type::NUMERIC),
+        ("sma", Type::NUMERIC),
+        ("rolling_avg", Type::NUMERIC),
+        ("tick_count", Type::INT8),
+        ("first_ts", Type::TIMESTAMPTZ),
+        ("last_ts", Type::TIMESTAMPTZ),
+        ("updated_at", Type::TIMESTAMPTZ),
+    ],
+    key: &["pair"],
+};
+
+/// `window_aggregates`; staged rows carry one more column, `delta`.
+pub const WINDOWS: Table = Table {
+    name: "window_aggregates",
+    columns: &[
+        ("pair", Type::TEXT),
+        ("window_seconds", Type::INT4),
+        ("window_start", Type::TIMESTAMPTZ),
+        ("window_end", Type::TIMESTAMPTZ),
+        ("open_mid", Type::NUMERIC),
+        ("high_mid", Type::NUMERIC),
+        ("low_mid", Type::NUMERIC),
+        ("close_mid", Type::NUMERIC),
+        ("avg_mid", Type::NUMERIC),
+        ("high_bid", Type::NUMERIC),
+        ("low_ask", Type::NUMERIC),
+        ("min_spread", Type::NUMERIC),
+        ("max_spread", Type::NUMERIC),
+        ("avg_spread", Type::NUMERIC),
+        ("sum_mid", Type::NUMERIC),
+        ("sum_spread", Type::NUMERIC),
+        ("tick_count", Type::INT8),
+        ("first_ts", Type::TIMESTAMPTZ),
+        ("last_ts", Type::TIMESTAMPTZ),
+        ("late_ticks", Type::INT8),
+        ("is_final", Type::BOOL),
+        ("updated_at", Type::TIMESTAMPTZ),
+        ("delta", Type::BOOL),
+    ],
+    key: &["pair", "window_seconds", "window_start"],
+};
+
+/// `dead_letters`.
+pub const DEAD_LETTERS: Table = Table {
+    name: "dead_letters",
+    columns: &[
+        ("source_topic", Type::TEXT),
+        ("source_partition", Type::INT4),
+        ("source_offset", Type::INT8),
+        ("payload", Type::BYTEA),
+        ("reason", Type::TEXT),
+        ("received_at", Type::TIMESTAMPTZ),
+    ],
+    key: &["source_topic", "source_partition", "source_offset"],
+};
+
+/// `source_positions`.
+pub const POSITIONS: Table = Table {
+    name: "source_positions",
+    columns: &[
+        ("pipeline", Type::TEXT),
+        ("topic", Type::TEXT),
+        ("partition", Type::INT4),
+        ("next_offset", Type::INT8),
+        ("updated_at", Type::TIMESTAMPTZ),
+    ],
+    key: &["pipeline", "topic", "partition"],
+};
+
+/// A late window delta merges into the stored row: extremes widen, sums and counts add, the
+/// close is the delta's (it was processed last), averages are recomputed from the sums.
+const WINDOW_MERGE: &str = "
+    open_mid = t.open_mid,
+    high_mid = GREATEST(t.high_mid, EXCLUDED.high_mid),
+    low_mid = LEAST(t.low_mid, EXCLUDED.low_mid),
+    close_mid = EXCLUDED.close_mid,
+    avg_mid = round((t.sum_mid + EXCLUDED.sum_mid) / (t.tick_count + EXCLUDED.tick_count), 12),
+    high_bid = GREATEST(t.high_bid, EXCLUDED.high_bid),
+    low_ask = LEAST(t.low_ask, EXCLUDED.low_ask),
+    min_spread = LEAST(t.min_spread, EXCLUDED.min_spread),
+    max_spread = GREATEST(t.max_spread, EXCLUDED.max_spread),
+    avg_spread = round((t.sum_spread + EXCLUDED.sum_spread) / (t.tick_count + EXCLUDED.tick_count), 12),
+    sum_mid = t.sum_mid + EXCLUDED.sum_mid,
+    sum_spread = t.sum_spread + EXCLUDED.sum_spread,
+    tick_count = t.tick_count + EXCLUDED.tick_count,
+    first_ts = LEAST(t.first_ts, EXCLUDED.first_ts),
+    last_ts = GREATEST(t.last_ts, EXCLUDED.last_ts),
+    late_ticks = t.late_ticks + EXCLUDED.late_ticks,
+    is_final = t.is_final OR EXCLUDED.is_final,
+    updated_at = EXCLUDED.updated_at";
+
+impl Table {
+    fn stage(&self) -> String {
+        format!("tickflow_stage_{}", self.name)
+    }
+
+    fn stored_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.columns
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| *c != "delta")
+    }
+
+    /// Creates the staging table of this connection (a temporary table emptied at commit).
+    pub async fn create_stage(&self, client: &Client) -> Result<(), StoreError> {
+        let extra = if self.columns.iter().any(|(c, _)| *c == "delta") {
+            ", delta BOOLEAN NOT NULL"
+        } else {
+            ""
+        };
+        client
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {}{extra}) ON COMMIT DELETE ROWS",
+                self.stage(),
+                self.name
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Copies `rows` (each one value per column) into the staging table.
+    pub async fn copy(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &[Vec<&(dyn ToSql + Sync)>],
+    ) -> Result<u64, StoreError> {
+        let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN BINARY",
+            self.stage(),
+            columns.join(", ")
+        );
+        let sink = tx.copy_in(&sql).await?;
+        let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        for row in rows {
+            writer.as_mut().write(row).await?;
+        }
+        Ok(writer.finish().await?)
+    }
+
+    /// Moves the staged rows into the table: replacing rows with the same key, or, for staged
+    /// rows matching `filter`, merging with `merge` assignments instead.
+    pub async fn upsert(
+        &self,
+        tx: &Transaction<'_>,
+        filter: &str,
+        merge: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let columns: Vec<&str> = self.stored_columns().collect();
+        let assignments = merge.map(str::to_owned).unwrap_or_else(|| {
+            columns
+                .iter()
+                .filter(|c| !self.key.contains(c))
+                .map(|c| format!("{c} = EXCLUDED.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let sql = format!(
+            "INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage} WHERE {filter}
+             ON CONFLICT ({key}) DO UPDATE SET {assignments}",
+            table = self.name,
+            cols = columns.join(", "),
+            stage = self.stage(),
+            key = self.key.join(", "),
+        );
+        Ok(tx.execute(&sql, &[]).await?)
+    }
+}
+
+/// The columns every table shares for a tick's prices and metrics, in staging order.
+struct Prices {
+    values: [Decimal; 9],
+}
+
+impl Prices {
+    fn of(row: &TickRow) -> Self {
+        let q = &row.tick.quote;
+        let TickMetrics {
+            highest_bid,
+            lowest_ask,
+            max_spread,
+            sma,
+            rolling_avg,
+        } = row.metrics;
+        Prices {
+            values: [
+                q.bid,
+                q.ask,
+                q.mid,
+                q.spread,
+                highest_bid,
+                lowest_ask,
+                max_spread,
+                sma,
+                rolling_avg,
+            ],
+        }
+    }
+}
+
+/// Values of a tick row that need owned storage while the row is written.
+pub struct TickValues<'a> {
+    topic: &'a str,
+    ts: DateTime<Utc>,
+    prices: Prices,
+    is_late: bool,
+    row: &'a TickRow,
+}
+
+impl<'a> TickValues<'a> {
+    /// Prepares `row` read from `topic`.
+    pub fn new(topic: &'a str, row: &'a TickRow) -> Self {
+        TickValues {
+            topic,
+            ts: timestamp(row.tick.quote.ts),
+            prices: Prices::of(row),
+            is_late: row.tick.is_late(),
+            row,
+        }
+    }
+
+    /// The `ticks` columns.
+    pub fn tick_columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let o = &self.row.tick.origin;
+        let mut v: Vec<&(dyn ToSql + Sync)> = vec![
+            &self.topic,
+            &o.partition,
+            &o.offset,
+            &self.row.tick.quote.pair,
+            &self.ts,
+        ];
+        v.extend(self.prices.values.iter().map(|d| d as &(dyn ToSql + Sync)));
+        v.push(&self.is_late);
+        v
+    }
+}
+
+/// Values of a pair row.
+pub struct PairValues<'a> {
+    last: TickValues<'a>,
+    tick_count: i64,
+    first_ts: DateTime<Utc>,
+    last_ts: DateTime<Utc>,
+    now: &'a DateTime<Utc>,
+}
+
+impl<'a> PairValues<'a> {
+    /// Prepares `row`, stamped `now`.
+    pub fn new(row: &'a PairRow, now: &'a DateTime<Utc>) -> Self {
+        PairValues {
+            last: TickValues::new("", &row.last),
+            tick_count: row.tick_count as i64,
+            first_ts: timestamp(row.first_ts),
+            last_ts: timestamp(row.last_ts),
+            now,
+        }
+    }
+
+    /// The `pair_metrics` columns.
+    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut v: Vec<&(dyn ToSql + Sync)> = vec![&self.last.row.tick.quote.pair, &self.last.ts];
+        v.extend(
+            self.last
+                .prices
+                .values
+                .iter()
+                .map(|d| d as &(dyn ToSql + Sync)),
+        );
+        v.extend([
+            &self.tick_count as &(dyn ToSql + Sync),
+            &self.first_ts,
+            &self.last_ts,
+            self.now,
+        ]);
+        v
+    }
+}
+
+/// Values of a window row.
+pub struct WindowValues<'a> {
+    row: &'a WindowRow,
+    seconds: i32,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    avg_mid: Decimal,
+    avg_spread: Decimal,
+    counts: [i64; 2],
+    first_ts: DateTime<Utc>,
+    last_ts: DateTime<Utc>,
+    now: &'a DateTime<Utc>,
+}
+
+impl<'a> WindowValues<'a> {
+    /// Prepares `row`, stamped `now`.
+    pub fn new(row: &'a WindowRow, now: &'a DateTime<Utc>) -> Self {
+        let k = &row.key;
+        WindowValues {
+            row,
+            seconds: (k.width / 1_000_000) as i32,
+            start: timestamp(k.start),
+            end: timestamp(k.start + k.width),
+            avg_mid: row.agg.avg_mid(),
+            avg_spread: row.agg.avg_spread(),
+            counts: [row.agg.tick_count as i64, row.agg.late_ticks as i64],
+            first_ts: timestamp(row.agg.first_ts),
+            last_ts: timestamp(row.agg.last_ts),
+            now,
+        }
+    }
+
+    /// The staged `window_aggregates` columns.
+    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let a = &self.row.agg;
+        vec![
+            &self.row.key.pair,
+            &self.seconds,
+            &self.start,
+            &self.end,
+            &a.open_mid,
+            &a.high_mid,
+            &a.low_mid,
+            &a.close_mid,
+            &self.avg_mid,
+            &a.high_bid,
+            &a.low_ask,
+            &a.min_spread,
+            &a.max_spread,
+            &self.avg_spread,
+            &a.sum_mid,
+            &a.sum_spread,
+            &self.counts[0],
+            &self.first_ts,
+            &self.last_ts,
+            &self.counts[1],
+            &self.row.is_final,
+            self.now,
+            &self.row.delta,
+        ]
+    }
+}
+
+/// Values of a dead letter.
+pub struct DeadValues<'a> {
+    topic: &'a str,
+    dead: &'a DeadLetter,
+    now: &'a DateTime<Utc>,
+}
+
+impl<'a> DeadValues<'a> {
+    /// Prepares `dead` read from `topic`, received `now`.
+    pub fn new(topic: &'a str, dead: &'a DeadLetter, now: &'a DateTime<Utc>) -> Self {
+        DeadValues { topic, dead, now }
+    }
+
+    /// The `dead_letters` columns.
+    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.topic,
+            &self.dead.origin.partition,
+            &self.dead.origin.offset,
+            &self.dead.payload,
+            &self.dead.reason,
+            self.now,
+        ]
+    }
+}
+
+/// The merge assignments of a late window delta.
+pub fn window_merge() -> &'static str {
+    WINDOW_MERGE
+}

@@ -1,0 +1,215 @@
+//! The writer: the one task that owns the Postgres connection.
+//!
+//! Workers send it updates, frontiers and source reports over a bounded channel; when the
+//! channel is full the workers block, which stops the sources reading (backpressure). Every
+//! `--commit-interval` it writes all it holds in one transaction: the rows, folded through
+//! [`Tables`] so each key is written once, the dead letters, and the positions every worker's
+//! sink frontier has passed.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tickflow_dataflows::{Micros, Tables};
+use tokio::sync::mpsc::Receiver;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+use super::tables::{
+    DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, PAIRS, POSITIONS, TICKS,
+    WINDOWS,
+};
+use super::{DeadLetter, Position, ToWriter};
+use crate::store::StoreError;
+
+/// Counters the status line and the replay summary read.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// `ticks` rows committed (or ticks processed, under `--no-ticks`).
+    pub ticks: AtomicU64,
+    /// Dead letters committed.
+    pub dead_letters: AtomicU64,
+    /// Transactions committed.
+    pub commits: AtomicU64,
+}
+
+/// Which pipeline writes, and where.
+pub struct WriterConfig {
+    /// `--group`.
+    pub pipeline: String,
+    /// Topic names by index.
+    pub topics: Vec<String>,
+    /// Timely workers whose frontiers gate positions.
+    pub workers: usize,
+    /// `--commit-interval`.
+    pub commit_interval: Duration,
+}
+
+/// Rows and positions received and not yet committed.
+#[derive(Default)]
+struct Pending {
+    tables: Tables,
+    dead: Vec<DeadLetter>,
+    /// Reported positions by (topic, partition), in report order.
+    positions: BTreeMap<(u32, i32), Vec<Position>>,
+    ticks_seen: u64,
+}
+
+/// Runs until every sender is gone, then commits what is left.
+pub async fn run(
+    mut client: Client,
+    config: WriterConfig,
+    mut rx: Receiver<ToWriter>,
+    stats: Arc<Stats>,
+) -> Result<(), StoreError> {
+    for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
+        table.create_stage(&client).await?;
+    }
+    let mut frontiers: Vec<Option<Micros>> = vec![Some(0); config.workers];
+    let mut pending = Pending::default();
+    let mut ticker = tokio::time::interval(config.commit_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = rx.recv() => match message {
+                Some(message) => receive(message, &mut pending, &mut frontiers),
+                None => break,
+            },
+            _ = ticker.tick() => commit(&mut client, &config, &mut pending, &frontiers, &stats).await?,
+        }
+    }
+    commit(&mut client, &config, &mut pending, &frontiers, &stats).await
+}
+
+fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
+    match message {
+        ToWriter::Updates(updates) => {
+            pending.ticks_seen += updates
+                .iter()
+                .filter(|u| matches!(u, tickflow_dataflows::Update::Tick(_)))
+                .count() as u64;
+            pending.tables.extend(updates);
+        }
+        ToWriter::Frontier { worker, frontier } => {
+            if let Some(slot) = frontiers.get_mut(worker) {
+                *slot = frontier;
+            }
+        }
+        ToWriter::Source(report) => {
+            pending.dead.extend(report.dead);
+            for p in report.positions {
+                pending
+                    .positions
+                    .entry((p.topic, p.partition))
+                    .or_default()
+                    .push(p);
+            }
+        }
+    }
+}
+
+/// The positions every sink has passed: for each partition the last report whose messages are
+/// all processed. Reports of a partition have non-decreasing `max_due`.
+fn committable(pending: &mut Pending, frontiers: &[Option<Micros>]) -> Vec<Position> {
+    let passed = |due: Micros| frontiers.iter().all(|f| f.is_none_or(|f| due < f));
+    let mut ready = Vec::new();
+    for reports in pending.positions.values_mut() {
+        let n = reports.partition_point(|p| passed(p.max_due));
+        if n > 0 {
+            ready.push(reports[n - 1]);
+            reports.drain(..n);
+        }
+    }
+    ready
+}
+
+async fn commit(
+    client: &mut Client,
+    config: &WriterConfig,
+    pending: &mut Pending,
+    frontiers: &[Option<Micros>],
+    stats: &Stats,
+) -> Result<(), StoreError> {
+    let positions = committable(pending, frontiers);
+    if pending.tables.is_empty() && pending.dead.is_empty() && positions.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
+    let tx = client.transaction().await?;
+    let tables = &pending.tables;
+    if !tables.ticks.is_empty() {
+        let values: Vec<TickValues> = tables
+            .ticks
+            .values()
+            .map(|r| TickValues::new(topic(r.tick.origin.topic), r))
+            .collect();
+        let rows: Vec<_> = values.iter().map(TickValues::tick_columns).collect();
+        TICKS.copy(&tx, &rows).await?;
+        TICKS.upsert(&tx, "true", None).await?;
+    }
+    if !tables.pairs.is_empty() {
+        let values: Vec<PairValues> = tables
+            .pairs
+            .values()
+            .map(|r| PairValues::new(r, &now))
+            .collect();
+        let rows: Vec<_> = values.iter().map(PairValues::columns).collect();
+        PAIRS.copy(&tx, &rows).await?;
+        PAIRS.upsert(&tx, "true", None).await?;
+    }
+    if !tables.windows.is_empty() {
+        let values: Vec<WindowValues> = tables
+            .windows
+            .values()
+            .map(|r| WindowValues::new(r, &now))
+            .collect();
+        let rows: Vec<_> = values.iter().map(WindowValues::columns).collect();
+        WINDOWS.copy(&tx, &rows).await?;
+        WINDOWS.upsert(&tx, "NOT delta", None).await?;
+        WINDOWS
+            .upsert(&tx, "delta", Some(super::tables::window_merge()))
+            .await?;
+    }
+    if !pending.dead.is_empty() {
+        let values: Vec<DeadValues> = pending
+            .dead
+            .iter()
+            .map(|d| DeadValues::new(topic(d.origin.topic), d, &now))
+            .collect();
+        let rows: Vec<_> = values.iter().map(DeadValues::columns).collect();
+        DEAD_LETTERS.copy(&tx, &rows).await?;
+        DEAD_LETTERS.upsert(&tx, "true", None).await?;
+    }
+    if !positions.is_empty() {
+        let values: Vec<(&str, i32, i64)> = positions
+            .iter()
+            .map(|p| (topic(p.topic), p.partition, p.next_offset))
+            .collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = values
+            .iter()
+            .map(|(t, p, n)| vec![&config.pipeline as &(dyn ToSql + Sync), t, p, n, &now])
+            .collect();
+        POSITIONS.copy(&tx, &rows).await?;
+        POSITIONS.upsert(&tx, "true", None).await?;
+    }
+    tx.commit().await?;
+
+    stats.ticks.fetch_add(pending.ticks_seen, Ordering::Relaxed);
+    stats
+        .dead_letters
+        .fetch_add(pending.dead.len() as u64, Ordering::Relaxed);
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        rows = pending.tables.len(),
+        dead = pending.dead.len(),
+        positions = positions.len(),
+        "committed"
+    );
+    pending.tables = Tables::default();
+    pending.dead.clear();
+    pending.ticks_seen = 0;
+    Ok(())
+}
