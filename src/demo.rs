@@ -50,6 +50,7 @@ pub fn demo(
             &producer_brokers,
             TOPIC,
             &feed,
+            10_000,
             simulate::now_ms(),
             &producer_stop,
         )

@@ -39,7 +39,10 @@ struct ConfigError(String);
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -71,6 +74,31 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Help and version print as clap renders them; a bad argument becomes one line, exit code 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let line = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("tickflow: {}", line.trim_start_matches("error: "));
+    ExitCode::from(2)
 }
 
 fn dispatch(
@@ -109,8 +137,14 @@ fn dispatch(
                 .feed
                 .start_time
                 .map_or_else(simulate::now_ms, |t| t.timestamp_millis());
-            let produced =
-                simulate::produce(&args.brokers, &args.topic, &args.feed, start, &shutdown)?;
+            let produced = simulate::produce(
+                &args.brokers,
+                &args.topic,
+                &args.feed,
+                args.batch_size,
+                start,
+                &shutdown,
+            )?;
             println!(
                 "produced {} messages ({} failed); --until offset:{}",
                 produced.acknowledged,

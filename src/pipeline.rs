@@ -68,7 +68,7 @@ pub fn run(
         Ok::<_, store::StoreError>((client, positions, resume))
     })?;
 
-    let probe_consumer = crate::kafka::consumer(&args.brokers, &args.group)?;
+    let probe_consumer = crate::kafka::quiet_consumer(&args.brokers, &args.group)?;
     let ranges: Vec<Range> = resolve(
         &probe_consumer,
         &args.brokers,
@@ -79,6 +79,7 @@ pub fn run(
     )?;
     drop(probe_consumer);
     tracing::info!(topic = %args.topic, partitions = ranges.len(), ?from, ?until, "resolved source ranges");
+    tracing::debug!(?ranges, "source ranges");
 
     let workers = m
         .workers

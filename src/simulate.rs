@@ -109,12 +109,14 @@ pub fn produce(
     brokers: &str,
     topic: &str,
     feed: &FeedArgs,
+    batch_size: u32,
     start_ms: i64,
     stop: &AtomicBool,
 ) -> anyhow::Result<Produced> {
     let producer: BaseProducer<Deliveries> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("linger.ms", "5")
+        .set("batch.num.messages", batch_size.to_string())
         .set("queue.buffering.max.messages", "200000")
         .set("message.timeout.ms", "60000")
         .create_with_context(Deliveries::default())

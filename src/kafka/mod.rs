@@ -11,8 +11,9 @@ pub mod source;
 
 use std::time::Duration;
 
-use rdkafka::consumer::BaseConsumer;
-use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use rdkafka::{ClientConfig, ClientContext};
 
 /// How long one metadata or offset lookup may take before the broker counts as unreachable.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,19 +39,51 @@ pub enum SourceError {
     },
 }
 
-/// A consumer that never commits by itself and reads only what it is assigned.
-pub fn consumer(brokers: &str, group: &str) -> Result<BaseConsumer, SourceError> {
-    ClientConfig::new()
+/// Settings every tickflow consumer shares: never commits by itself, reads only what it is
+/// assigned, reports partition ends (they make a partition idle).
+fn settings(brokers: &str, group: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
         .set("queued.max.messages.kbytes", "16384")
-        .set("fetch.wait.max.ms", "50")
+        .set("fetch.wait.max.ms", "50");
+    config
+}
+
+/// A consumer for the source workers; librdkafka's own warnings go to the log.
+pub fn consumer(brokers: &str, group: &str) -> Result<BaseConsumer, SourceError> {
+    settings(brokers, group)
         .create()
         .map_err(|source| SourceError::Broker {
             brokers: brokers.to_owned(),
             source,
         })
 }
+
+/// A consumer for lookups at start: its failures are returned to the caller, who reports them
+/// once, instead of being logged at every reconnect attempt.
+pub fn quiet_consumer(brokers: &str, group: &str) -> Result<BaseConsumer<Quiet>, SourceError> {
+    settings(brokers, group)
+        .set_log_level(RDKafkaLogLevel::Emerg)
+        .create_with_context(Quiet)
+        .map_err(|source| SourceError::Broker {
+            brokers: brokers.to_owned(),
+            source,
+        })
+}
+
+/// A client context that logs nothing.
+pub struct Quiet;
+
+impl ClientContext for Quiet {
+    fn log(&self, _level: RDKafkaLogLevel, _fac: &str, _log_message: &str) {}
+
+    fn error(&self, _error: rdkafka::error::KafkaError, _reason: &str) {}
+}
+
+impl ConsumerContext for Quiet {}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{SourceError, LOOKUP_TIMEOUT};
@@ -22,8 +22,8 @@ pub struct Range {
 }
 
 /// Resolves the ranges of every partition of `topic`.
-pub fn resolve(
-    consumer: &BaseConsumer,
+pub fn resolve<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     brokers: &str,
     topic: &str,
     from: &StartSpec,

@@ -1,0 +1,201 @@
+//! What the integration tests share: a real tansu broker on a free port, a schema of its own in
+//! the test database, and the `tickflow` binary. `scripts/test.sh` makes sure tansu and
+//! PostgreSQL exist; these helpers fail with a clear message when they do not.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{NoTls, Row};
+
+/// A tansu broker with in-memory storage, stopped on drop.
+pub struct Broker {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+}
+
+impl Broker {
+    /// Starts tansu (`$TANSU`, else `tansu` on PATH) on a free loopback port.
+    pub fn start() -> Broker {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let url = format!("tcp://{address}");
+        let tansu = std::env::var_os("TANSU")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("tansu"));
+        let child = Command::new(&tansu)
+            .args([
+                "broker",
+                "--storage-engine",
+                "memory://tansu/",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting {} (run the tests through scripts/test.sh): {e}",
+                    tansu.display()
+                )
+            });
+        let broker = Broker { child, address };
+        wait_for(Duration::from_secs(20), "tansu to listen", || {
+            TcpStream::connect(&broker.address).is_ok()
+        });
+        broker
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The test database URL.
+pub fn postgres_url() -> String {
+    std::env::var("TICKFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/tickflow_test".into())
+}
+
+/// A fresh schema in the test database, dropped and recreated on creation.
+pub struct Schema {
+    /// Its name.
+    pub name: String,
+}
+
+impl Schema {
+    /// `name`, emptied.
+    pub fn fresh(name: &str) -> Schema {
+        let schema = Schema {
+            name: name.to_owned(),
+        };
+        schema.execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+        schema
+    }
+
+    /// Runs statements.
+    pub fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        runtime().block_on(async move {
+            let client = connect().await;
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
+    }
+
+    /// Runs a query inside the schema.
+    pub fn query(&self, sql: &str) -> Vec<Row> {
+        let (sql, name) = (sql.to_owned(), self.name.clone());
+        runtime().block_on(async move {
+            let client = connect().await;
+            client
+                .batch_execute(&format!("SET search_path TO {name}"))
+                .await
+                .expect("search_path");
+            client
+                .query(&sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
+    }
+
+    /// A single count.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0].get(0)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+async fn connect() -> tokio_postgres::Client {
+    let url = postgres_url();
+    let (client, connection) = tokio_postgres::connect(&url, NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("postgres at {url} (run the tests through scripts/test.sh): {e}")
+        });
+    tokio::spawn(connection);
+    client
+}
+
+/// Runs `tickflow` with `args` to completion.
+pub fn tickflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickflow"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running tickflow")
+}
+
+/// Runs `tickflow` and asserts it exits 0; returns its stdout.
+pub fn tickflow_ok(args: &[&str]) -> String {
+    let out = tickflow(args);
+    assert!(
+        out.status.success(),
+        "tickflow {args:?} failed with {}:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The JSON document on the last line of a command's stdout.
+pub fn last_json(stdout: &str) -> serde_json::Value {
+    let line = stdout.lines().last().expect("output");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+/// Produces simulated quotes; returns the `--until offset:` that covers exactly them.
+pub fn simulate(broker: &Broker, topic: &str, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec![
+        "simulate",
+        "--brokers",
+        &broker.address,
+        "--topic",
+        topic,
+        "--rate",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let produced = last_json(&tickflow_ok(&args));
+    assert_eq!(produced["failed"], 0, "{produced}");
+    let until = produced["end_offsets"]
+        .as_object()
+        .expect("end offsets")
+        .iter()
+        .map(|(p, n)| format!("{p}={n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    (produced, until)
+}
