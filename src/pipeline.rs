@@ -24,7 +24,7 @@ use crate::sink::writer::{self, Stats, WriterConfig};
 use crate::store;
 
 /// Channel capacity to the writer, in messages (each a batch): the bound on buffered results.
-const WRITER_QUEUE: usize = 256;
+const WRITER_QUEUE: usize = 16;
 
 /// What a finished run did.
 #[derive(Debug)]

@@ -5,9 +5,11 @@
 //! never start fresh: a state can be rebuilt from what a previous run stored
 //! ([`PairState::resume`]).
 //!
-//! `rolling_avg` keeps the ticks with event time in `(newest - W, newest]`. A tick processed
-//! in event-time order always sees its whole window there; a late tick sees the part of its
-//! window that is still kept, which is exact unless it is later than `W` behind the newest.
+//! `rolling_avg` keeps the ticks with event time in `(newest - 2W, newest]`, with a running sum
+//! over `(newest - W, newest]`. A tick processed in event-time order is the newest, and its
+//! average is that running sum. A late tick up to `W` behind the newest finds its whole window
+//! `(ts - W, ts]` among the kept ticks and is exact too; one later than that averages what is
+//! kept, which is what bounds the state.
 
 use std::collections::VecDeque;
 
@@ -55,8 +57,12 @@ pub struct PairState {
     extremes: Option<Extremes>,
     last_mids: VecDeque<Decimal>,
     last_mids_sum: Decimal,
+    /// Ticks with event time in `(newest - 2W, newest]`, by event time.
     rolling: VecDeque<(Micros, Decimal)>,
-    rolling_sum: Decimal,
+    /// Index in `rolling` of the first tick in `(newest - W, newest]`.
+    window_from: usize,
+    /// Sum of mids from `window_from` on.
+    window_sum: Decimal,
 }
 
 impl PairState {
@@ -73,9 +79,45 @@ impl PairState {
         self.extremes.as_ref()
     }
 
+    /// Adds a mid to the rolling window and returns the mean over `(ts - W, ts]`.
+    fn roll(&mut self, ts: Micros, mid: Decimal, w: Micros) -> Decimal {
+        let at = self.rolling.partition_point(|&(t, _)| t <= ts);
+        self.rolling.insert(at, (ts, mid));
+        let newest = self.rolling.back().map_or(ts, |&(t, _)| t);
+        if at < self.window_from {
+            self.window_from += 1;
+        } else {
+            self.window_sum += mid;
+        }
+        while let Some(&(t, m)) = self.rolling.get(self.window_from) {
+            if t + w > newest {
+                break;
+            }
+            self.window_sum -= m;
+            self.window_from += 1;
+        }
+        while let Some(&(t, _)) = self.rolling.front() {
+            if t + w + w > newest || self.window_from == 0 {
+                break;
+            }
+            self.rolling.pop_front();
+            self.window_from -= 1;
+        }
+        if ts == newest {
+            return mean(
+                self.window_sum,
+                (self.rolling.len() - self.window_from) as u64,
+            );
+        }
+        let inside = self.rolling.iter().filter(|&&(t, _)| t + w > ts && t <= ts);
+        let (sum, count) = inside.fold((Decimal::ZERO, 0u64), |(s, c), &(_, m)| (s + m, c + 1));
+        mean(sum, count)
+    }
+
     /// Folds in the next tick in processing order and returns its metrics.
     pub fn apply(&mut self, tick: &Tick, sma_ticks: usize, rolling_window: Micros) -> TickMetrics {
         let q = &tick.quote;
+        let rolling_avg = self.roll(q.ts, q.mid, rolling_window);
         let e = self.extremes.get_or_insert(Extremes {
             highest_bid: q.bid,
             lowest_ask: q.ask,
@@ -98,29 +140,6 @@ impl PairState {
                 self.last_mids_sum -= old;
             }
         }
-
-        let at = self.rolling.partition_point(|&(ts, _)| ts <= q.ts);
-        self.rolling.insert(at, (q.ts, q.mid));
-        self.rolling_sum += q.mid;
-        let newest = self.rolling.back().map_or(q.ts, |&(ts, _)| ts);
-        while let Some(&(ts, mid)) = self.rolling.front() {
-            if ts + rolling_window > newest {
-                break;
-            }
-            self.rolling.pop_front();
-            self.rolling_sum -= mid;
-        }
-        let rolling_avg = if q.ts == newest {
-            mean(self.rolling_sum, self.rolling.len() as u64)
-        } else {
-            let inside = self
-                .rolling
-                .iter()
-                .filter(|&&(ts, _)| ts + rolling_window > q.ts && ts <= q.ts);
-            let (sum, count) =
-                inside.fold((Decimal::ZERO, 0u64), |(s, c), &(_, mid)| (s + mid, c + 1));
-            mean(sum, count)
-        };
 
         TickMetrics {
             highest_bid: e.highest_bid,

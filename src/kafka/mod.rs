@@ -50,7 +50,9 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
-        .set("queued.max.messages.kbytes", "16384")
+        .set("queued.min.messages", "20000")
+        .set("queued.max.messages.kbytes", "8192")
+        .set("fetch.queue.backoff.ms", "20")
         .set("fetch.wait.max.ms", "50");
     config
 }

@@ -1,19 +1,25 @@
 //! `kafka_source`: the partitions a worker owns, read into ticks at the frontier.
 //!
-//! Each activation polls up to a budget of messages without blocking, admits them (decode,
-//! watermark, late check) and emits the batch at the source's capability, which sits at the
-//! frontier its partitions allow ([`Clocks`]). Dead letters and read positions go straight to
-//! the writer. A partition that runs too far ahead of the frontier is paused until the others
-//! catch up, so skew never turns into buffered memory. A bounded run finishes a partition at its
-//! stop offset; when all are finished the capability is dropped and the graph drains.
+//! Each partition has its own librdkafka queue (Materialize's design). An activation polls the
+//! queues of the partitions that may be read, up to a budget, without blocking; admits each
+//! message (decode, watermark, late check) and emits the batch at the source's capability, which
+//! sits at the frontier its partitions allow ([`Clocks`]). Dead letters and read positions go
+//! straight to the writer.
+//!
+//! Watermark alignment: a partition running too far ahead of the slowest is simply not polled
+//! until the others catch up. librdkafka stops fetching it once its queue is full
+//! (`queued.max.messages.kbytes` per partition), so skew costs bounded memory, and nothing is
+//! ever dropped and fetched again. A bounded run finishes a partition at its stop offset; when
+//! all are finished the capability is dropped and the graph drains.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tickflow_dataflows::{admit, owner, Clocks, LatePolicy, Micros, Origin, Tick};
 use timely::dataflow::operators::generic::operator::source;
@@ -27,8 +33,10 @@ use crate::sink::{DeadLetter, Position, SourceReport, ToWriter};
 /// Messages read per activation at most, so one busy source cannot starve the operators after it.
 const POLL_BUDGET: usize = 8_192;
 
-/// How far a partition's watermark may run ahead of the slowest one before it is paused.
+/// How far a partition's watermark may run ahead of the slowest one before it is not read.
 const ALIGNMENT: Micros = 60_000_000;
+
+type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<DefaultConsumerContext>;
 
 /// What every worker's source shares.
 pub struct SourceSettings {
@@ -54,10 +62,138 @@ pub struct SourceSettings {
     pub shutdown: Arc<AtomicBool>,
 }
 
+/// How far one partition has been read.
 struct Cursor {
     next: i64,
     stop: Option<i64>,
     max_due: Micros,
+}
+
+/// The consumer of one worker and its partition queues.
+struct Reader {
+    consumer: Arc<BaseConsumer>,
+    queues: BTreeMap<i32, PartitionQueue>,
+    cursors: BTreeMap<i32, Cursor>,
+}
+
+impl Reader {
+    /// Assigns `ranges` and splits off a queue for each.
+    fn open(settings: &SourceSettings, ranges: &[Range]) -> Result<Reader, SourceError> {
+        let broker = |source| SourceError::Broker {
+            brokers: settings.brokers.clone(),
+            source,
+        };
+        let consumer = Arc::new(consumer(&settings.brokers, &settings.group)?);
+        let mut tpl = TopicPartitionList::new();
+        for r in ranges {
+            tpl.add_partition_offset(&settings.topic, r.partition, Offset::Offset(r.start))
+                .map_err(broker)?;
+        }
+        consumer.assign(&tpl).map_err(broker)?;
+        let (mut queues, mut cursors) = (BTreeMap::new(), BTreeMap::new());
+        for r in ranges {
+            let queue = consumer
+                .split_partition_queue(&settings.topic, r.partition)
+                .ok_or_else(|| {
+                    broker(KafkaError::Subscription(format!(
+                        "no queue for partition {}",
+                        r.partition
+                    )))
+                })?;
+            queues.insert(r.partition, queue);
+            cursors.insert(
+                r.partition,
+                Cursor {
+                    next: r.start,
+                    stop: r.stop,
+                    max_due: 0,
+                },
+            );
+        }
+        Ok(Reader {
+            consumer,
+            queues,
+            cursors,
+        })
+    }
+
+    /// Closes the consumer off the worker thread: closing waits for librdkafka's broker threads,
+    /// which can wait on an in-flight fetch for as long as the socket timeout, and a timely
+    /// worker must not stall on that or the whole graph's progress stalls with it.
+    fn close(self) {
+        let _ = self.consumer.unassign();
+        let spawned = std::thread::Builder::new()
+            .name("kafka-close".into())
+            .spawn(move || drop(self));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not close a consumer in the background");
+        }
+    }
+}
+
+/// What one activation read.
+struct Activation<'a> {
+    clocks: &'a mut Clocks,
+    frontier: Micros,
+    late: LatePolicy,
+    now: Instant,
+    batch: &'a mut Vec<Tick>,
+    report: SourceReport,
+    accepted: u64,
+}
+
+impl Activation<'_> {
+    /// Takes one polled result of `partition`'s queue; `false` when the queue is drained.
+    fn take(
+        &mut self,
+        partition: i32,
+        cursor: &mut Cursor,
+        polled: Option<KafkaResult<BorrowedMessage<'_>>>,
+    ) -> bool {
+        let message = match polled {
+            None => return false,
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                self.clocks.reached_end((0, partition), self.now);
+                return false;
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, partition, "kafka fetch");
+                return false;
+            }
+            Some(Ok(message)) => message,
+        };
+        let offset = message.offset();
+        if cursor.stop.is_some_and(|s| offset >= s) || offset < cursor.next {
+            return true;
+        }
+        let origin = Origin {
+            topic: 0,
+            partition,
+            offset,
+        };
+        let value = message.payload().unwrap_or_default();
+        match admit(
+            value,
+            origin,
+            self.frontier,
+            self.late,
+            self.clocks,
+            self.now,
+        ) {
+            Ok(tick) => {
+                cursor.max_due = cursor.max_due.max(tick.due);
+                self.batch.push(tick);
+            }
+            Err(rejection) => self.report.dead.push(DeadLetter {
+                origin,
+                payload: value.to_vec(),
+                reason: rejection.to_string(),
+            }),
+        }
+        cursor.next = offset + 1;
+        self.accepted += 1;
+        true
+    }
 }
 
 /// Builds this worker's source.
@@ -78,50 +214,20 @@ pub fn kafka_source<'scope>(
         .filter(|r| r.stop.is_none_or(|s| r.start < s))
         .copied()
         .collect();
-    let consumer = if live.is_empty() {
+    let mut reader = if live.is_empty() {
         None
     } else {
-        let consumer = consumer(&settings.brokers, &settings.group)?;
-        let mut tpl = TopicPartitionList::new();
-        for r in &live {
-            tpl.add_partition_offset(&settings.topic, r.partition, Offset::Offset(r.start))
-                .map_err(|source| SourceError::Broker {
-                    brokers: settings.brokers.clone(),
-                    source,
-                })?;
-        }
-        consumer
-            .assign(&tpl)
-            .map_err(|source| SourceError::Broker {
-                brokers: settings.brokers.clone(),
-                source,
-            })?;
-        Some(consumer)
+        Some(Reader::open(settings, &live)?)
     };
-    let now = Instant::now();
     let mut clocks = Clocks::new(
         mine.iter().map(|r| (0, r.partition)),
         settings.lateness,
         settings.idle_timeout,
-        now,
+        Instant::now(),
     );
     for r in mine.iter().filter(|r| !live.contains(r)) {
         clocks.finish((0, r.partition));
     }
-    let mut cursors: BTreeMap<i32, Cursor> = live
-        .iter()
-        .map(|r| {
-            (
-                r.partition,
-                Cursor {
-                    next: r.start,
-                    stop: r.stop,
-                    max_due: 0,
-                },
-            )
-        })
-        .collect();
-    let topic = settings.topic.clone();
     let late = settings.late;
     let (process_max, read, shutdown) = (
         settings.process_max.clone(),
@@ -132,8 +238,6 @@ pub fn kafka_source<'scope>(
     Ok(source(scope, "KafkaSource", move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut capability = Some(capability);
-        let mut consumer = consumer;
-        let mut paused: BTreeSet<i32> = BTreeSet::new();
         let mut batch: Vec<Tick> = Vec::new();
         move |output| {
             let Some(cap) = capability.as_mut() else {
@@ -141,77 +245,68 @@ pub fn kafka_source<'scope>(
             };
             if shutdown.load(Ordering::Relaxed) {
                 capability = None;
-                retire(consumer.take());
+                if let Some(r) = reader.take() {
+                    r.close();
+                }
                 return;
             }
             let now = Instant::now();
             let frontier = *cap.time();
-            let mut report = SourceReport::default();
+            let mut act = Activation {
+                clocks: &mut clocks,
+                frontier,
+                late,
+                now,
+                batch: &mut batch,
+                report: SourceReport::default(),
+                accepted: 0,
+            };
             let mut touched = BTreeSet::new();
-            let (mut polled, mut accepted) = (0, 0u64);
-            if let Some(consumer) = consumer.as_ref() {
-                while polled < POLL_BUDGET {
-                    let message = match consumer.poll(Duration::ZERO) {
-                        None => break,
-                        Some(Err(KafkaError::PartitionEOF(p))) => {
-                            clocks.reached_end((0, p), now);
-                            continue;
-                        }
-                        Some(Err(error)) => {
-                            tracing::warn!(%error, "kafka poll");
+            if let Some(r) = reader.as_mut() {
+                while let Some(Err(error)) = r.consumer.poll(Duration::ZERO) {
+                    tracing::warn!(%error, "kafka");
+                }
+                let readable: Vec<i32> = r
+                    .cursors
+                    .keys()
+                    .copied()
+                    .filter(|&p| {
+                        !act.clocks.is_finished((0, p))
+                            && !act.clocks.runs_ahead((0, p), now, ALIGNMENT)
+                    })
+                    .collect();
+                let share = (POLL_BUDGET / readable.len().max(1)).max(256);
+                for p in readable {
+                    let (Some(queue), Some(cursor)) = (r.queues.get(&p), r.cursors.get_mut(&p))
+                    else {
+                        continue;
+                    };
+                    let before = act.accepted;
+                    for _ in 0..share {
+                        let polled = queue.poll(Duration::ZERO);
+                        if !act.take(p, cursor, polled) {
                             break;
                         }
-                        Some(Ok(message)) => message,
-                    };
-                    polled += 1;
-                    let (partition, offset) = (message.partition(), message.offset());
-                    let Some(cursor) = cursors.get_mut(&partition) else {
-                        continue;
-                    };
-                    if cursor.stop.is_some_and(|s| offset >= s) || offset < cursor.next {
-                        continue;
                     }
-                    let origin = Origin {
-                        topic: 0,
-                        partition,
-                        offset,
-                    };
-                    let value = message.payload().unwrap_or_default();
-                    match admit(value, origin, frontier, late, &mut clocks, now) {
-                        Ok(tick) => {
-                            cursor.max_due = cursor.max_due.max(tick.due);
-                            batch.push(tick);
-                        }
-                        Err(rejection) => report.dead.push(DeadLetter {
-                            origin,
-                            payload: value.to_vec(),
-                            reason: rejection.to_string(),
-                        }),
+                    if act.accepted > before {
+                        touched.insert(p);
                     }
-                    cursor.next = offset + 1;
-                    accepted += 1;
-                    touched.insert(partition);
+                    if cursor.stop.is_some_and(|s| cursor.next >= s) {
+                        act.clocks.finish((0, p));
+                    }
                 }
             }
+            let (mut report, accepted) = (act.report, act.accepted);
             read.fetch_add(accepted, Ordering::Relaxed);
-
-            let mut finished = TopicPartitionList::new();
-            for &p in &touched {
-                let cursor = &cursors[&p];
-                report.positions.push(Position {
-                    topic: 0,
-                    partition: p,
-                    next_offset: cursor.next,
-                    max_due: cursor.max_due,
-                });
-                if cursor.stop.is_some_and(|s| cursor.next >= s) && !clocks.is_finished((0, p)) {
-                    clocks.finish((0, p));
-                    let _ = finished.add_partition(&topic, p);
-                }
-            }
-            if finished.count() > 0 {
-                if let Some(c) = consumer.as_ref() {
-                    let _ = c.pause(&finished);
+            if let Some(r) = reader.as_ref() {
+                for &p in &touched {
+                    let c = &r.cursors[&p];
+                    report.positions.push(Position {
+                        topic: 0,
+                        partition: p,
+                        next_offset: c.next,
+                        max_due: c.max_due,
+                    });
                 }
             }
             if !batch.is_empty() {
@@ -232,75 +327,19 @@ pub fn kafka_source<'scope>(
             match clocks.frontier(now, seen) {
                 None => {
                     capability = None;
-                    retire(consumer.take());
+                    if let Some(r) = reader.take() {
+                        r.close();
+                    }
                     return;
                 }
                 Some(next) if next > frontier => cap.downgrade(&next),
                 Some(_) => {}
             }
-            if let Some(c) = consumer.as_ref() {
-                align(c, &topic, &clocks, now, &mut paused, &cursors);
-            }
-            if polled > 0 {
+            if accepted > 0 {
                 activator.activate();
             } else {
                 activator.activate_after(Duration::from_millis(5));
             }
         }
     }))
-}
-
-/// Closes a consumer off the worker thread. Closing waits for the client's broker threads,
-/// which can wait on an in-flight fetch for as long as the socket timeout; a timely worker must
-/// not stall on that, or the whole graph's progress stalls with it.
-fn retire(consumer: Option<BaseConsumer>) {
-    if let Some(consumer) = consumer {
-        let _ = consumer.unassign();
-        let spawned = std::thread::Builder::new()
-            .name("kafka-close".into())
-            .spawn(move || drop(consumer));
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "could not close a consumer in the background");
-        }
-    }
-}
-
-/// Pauses partitions running more than [`ALIGNMENT`] ahead of the slowest, resumes the rest.
-/// A resumed partition is sought back to its cursor: librdkafka drops what it had prefetched
-/// when pausing, and would otherwise go on from where its fetcher was, not from what was read.
-fn align(
-    consumer: &BaseConsumer,
-    topic: &str,
-    clocks: &Clocks,
-    now: Instant,
-    paused: &mut BTreeSet<i32>,
-    cursors: &BTreeMap<i32, Cursor>,
-) {
-    let (mut pause, mut resume) = (TopicPartitionList::new(), TopicPartitionList::new());
-    for (&p, cursor) in cursors {
-        if clocks.is_finished((0, p)) {
-            continue;
-        }
-        let ahead = clocks.runs_ahead((0, p), now, ALIGNMENT);
-        if ahead && paused.insert(p) {
-            let _ = pause.add_partition(topic, p);
-        } else if !ahead && paused.remove(&p) {
-            let _ = resume.add_partition_offset(topic, p, Offset::Offset(cursor.next));
-        }
-    }
-    if pause.count() > 0 {
-        tracing::debug!(
-            partitions = pause.count(),
-            "pausing partitions ahead of the others"
-        );
-        let _ = consumer.pause(&pause);
-    }
-    if resume.count() > 0 {
-        let _ = consumer.resume(&resume);
-        for e in resume.elements() {
-            if let Err(error) = consumer.seek(topic, e.partition(), e.offset(), Duration::ZERO) {
-                tracing::warn!(%error, partition = e.partition(), "seeking a resumed partition");
-            }
-        }
-    }
 }

@@ -1,0 +1,74 @@
+//! The pure dataflow in memory: pre-encoded quotes in, tables out, on 1 and 2 workers.
+//! Parsing is included; Kafka and Postgres are not (`tickflow bench` measures those).
+//!
+//! `cargo bench --bench dataflow`
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tickflow_dataflows::memory::{run, MemorySource};
+use tickflow_dataflows::{decode, LatePolicy, MetricsConfig, Origin};
+
+const MESSAGES: usize = 200_000;
+const PAIRS: usize = 100;
+const PARTITIONS: i32 = 8;
+
+/// Quotes for `PAIRS` pairs spread over `PARTITIONS` partitions, 10 µs apart.
+fn messages() -> Vec<(Origin, Vec<u8>)> {
+    let mut offsets = vec![0i64; PARTITIONS as usize];
+    (0..MESSAGES)
+        .map(|i| {
+            let pair = i % PAIRS;
+            let partition = (pair as i32) % PARTITIONS;
+            let offset = offsets[partition as usize];
+            offsets[partition as usize] += 1;
+            let bid = 100 + (i * 7919) % 1000;
+            let value = format!(
+                r#"{{"pair":"P{pair}-USD","bid":"{bid}.25","ask":"{bid}.75","timestamp":{}}}"#,
+                1_763_700_000_000 + (i / 100) as u64
+            );
+            (
+                Origin {
+                    topic: 0,
+                    partition,
+                    offset,
+                },
+                value.into_bytes(),
+            )
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let input = messages();
+    let mut group = c.benchmark_group("dataflow");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(MESSAGES as u64));
+    group.bench_function("decode", |b| {
+        b.iter(|| input.iter().filter(|(_, v)| decode(v).is_ok()).count())
+    });
+    for workers in [1, 2] {
+        group.bench_with_input(
+            BenchmarkId::new("graph", workers),
+            &workers,
+            |b, &workers| {
+                b.iter(|| {
+                    let source = MemorySource {
+                        lateness: 1_000_000,
+                        late: LatePolicy::Update,
+                        batch: 1024,
+                    };
+                    run(input.clone(), MetricsConfig::default(), source, workers)
+                        .tables
+                        .len()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
