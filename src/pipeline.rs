@@ -129,6 +129,7 @@ pub fn run(
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let probe = ProbeHandle::new();
         let tx = tx.clone();
+        let dataflow = worker.next_dataflow_index();
         let built = worker.dataflow(|scope| {
             let ticks = kafka_source(scope, &settings, tx.clone())?;
             ticks
@@ -139,10 +140,18 @@ pub fn run(
         });
         if let Err(error) = built {
             settings.shutdown.store(true, Ordering::Relaxed);
+            worker.drop_dataflow(dataflow);
             return Err(error);
         }
         drop(tx);
-        while !probe.done() && !settings.shutdown.load(Ordering::Relaxed) {
+        while !probe.done() {
+            if settings.shutdown.load(Ordering::Relaxed) {
+                // A stop abandons what is in flight instead of draining it: draining would
+                // empty the frontier and finalize windows that are still open. The writer
+                // commits what is complete; the rest is read again on restart.
+                worker.drop_dataflow(dataflow);
+                break;
+            }
             worker.step_or_park(Some(Duration::from_millis(10)));
         }
         Ok(())

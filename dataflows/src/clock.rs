@@ -81,14 +81,19 @@ impl Clocks {
         }
     }
 
-    /// The partition was read up to its current end (Kafka's partition EOF).
-    pub fn reached_end(&mut self, key: PartitionKey, now: Instant) {
+    /// The partition was read up to its current end. It is idle once nothing has been read
+    /// from it for the idle timeout, counted from its last message.
+    pub fn reached_end(&mut self, key: PartitionKey) {
         if let Some(p) = self.partitions.get_mut(&key) {
-            if !p.at_end {
-                p.at_end = true;
-                p.quiet_since = now;
-            }
+            p.at_end = true;
         }
+    }
+
+    /// Whether nothing was read from the partition for the idle timeout (it may be at its end).
+    pub fn is_quiet(&self, key: PartitionKey, now: Instant) -> bool {
+        self.partitions
+            .get(&key)
+            .is_some_and(|p| now.duration_since(p.quiet_since) >= self.idle_timeout)
     }
 
     /// A bounded run read the partition up to its stop offset: it will never send again.
@@ -195,9 +200,14 @@ mod tests {
             Some(5),
             "not at end: never idle"
         );
-        clocks.reached_end((0, 1), start);
+        clocks.reached_end((0, 1));
         assert_eq!(clocks.frontier(later, None), Some(10));
-        clocks.reached_end((0, 0), start);
+        assert_eq!(
+            clocks.frontier(start, None),
+            Some(5),
+            "quiet for less than the timeout"
+        );
+        clocks.reached_end((0, 0));
         assert_eq!(
             clocks.frontier(later, Some(42)),
             Some(42),

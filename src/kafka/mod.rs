@@ -40,7 +40,8 @@ pub enum SourceError {
 }
 
 /// Settings every tickflow consumer shares: never commits by itself, reads only what it is
-/// assigned, reports partition ends (they make a partition idle).
+/// assigned. Partition ends are looked up, not reported: librdkafka reports an end reached
+/// through a split partition queue as a global error that does not name the partition.
 fn settings(brokers: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -48,7 +49,7 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "true")
+        .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
         .set("queued.min.messages", "20000")
         .set("queued.max.messages.kbytes", "8192")

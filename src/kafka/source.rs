@@ -64,6 +64,8 @@ pub struct SourceSettings {
 
 /// How far one partition has been read.
 struct Cursor {
+    /// When the partition's end was last looked up.
+    end_checked: Option<Instant>,
     next: i64,
     stop: Option<i64>,
     max_due: Micros,
@@ -104,6 +106,7 @@ impl Reader {
             cursors.insert(
                 r.partition,
                 Cursor {
+                    end_checked: None,
                     next: r.start,
                     stop: r.stop,
                     max_due: 0,
@@ -115,6 +118,34 @@ impl Reader {
             queues,
             cursors,
         })
+    }
+
+    /// Marks partitions quiet for the idle timeout as at their end when they are: one
+    /// high-watermark lookup per partition per idle timeout, and only for quiet partitions.
+    fn check_ends(
+        &mut self,
+        topic: &str,
+        clocks: &mut Clocks,
+        now: Instant,
+        idle_timeout: Duration,
+    ) {
+        for (&p, cursor) in self.cursors.iter_mut() {
+            let due = cursor
+                .end_checked
+                .is_none_or(|t| now.duration_since(t) >= idle_timeout);
+            if !due || clocks.is_finished((0, p)) || !clocks.is_quiet((0, p), now) {
+                continue;
+            }
+            cursor.end_checked = Some(now);
+            match self
+                .consumer
+                .fetch_watermarks(topic, p, super::LOOKUP_TIMEOUT)
+            {
+                Ok((_, high)) if cursor.next >= high => clocks.reached_end((0, p)),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, partition = p, "looking up a partition's end"),
+            }
+        }
     }
 
     /// Closes the consumer off the worker thread: closing waits for librdkafka's broker threads,
@@ -152,10 +183,6 @@ impl Activation<'_> {
     ) -> bool {
         let message = match polled {
             None => return false,
-            Some(Err(KafkaError::PartitionEOF(_))) => {
-                self.clocks.reached_end((0, partition), self.now);
-                return false;
-            }
             Some(Err(error)) => {
                 tracing::warn!(%error, partition, "kafka fetch");
                 return false;
@@ -229,6 +256,7 @@ pub fn kafka_source<'scope>(
         clocks.finish((0, r.partition));
     }
     let late = settings.late;
+    let (topic, idle_timeout) = (settings.topic.clone(), settings.idle_timeout);
     let (process_max, read, shutdown) = (
         settings.process_max.clone(),
         settings.read.clone(),
@@ -244,7 +272,8 @@ pub fn kafka_source<'scope>(
                 return;
             };
             if shutdown.load(Ordering::Relaxed) {
-                capability = None;
+                // Stop reading but keep the capability: the frontier stays where the input
+                // put it, so no open window is finalized by a stop. The workers then return.
                 if let Some(r) = reader.take() {
                     r.close();
                 }
@@ -297,6 +326,9 @@ pub fn kafka_source<'scope>(
                 }
             }
             let (mut report, accepted) = (act.report, act.accepted);
+            if let Some(r) = reader.as_mut() {
+                r.check_ends(&topic, &mut clocks, now, idle_timeout);
+            }
             read.fetch_add(accepted, Ordering::Relaxed);
             if let Some(r) = reader.as_ref() {
                 for &p in &touched {

@@ -178,15 +178,10 @@ pub fn last_json(stdout: &str) -> serde_json::Value {
 
 /// Produces simulated quotes; returns the `--until offset:` that covers exactly them.
 pub fn simulate(broker: &Broker, topic: &str, extra: &[&str]) -> (serde_json::Value, String) {
-    let mut args = vec![
-        "simulate",
-        "--brokers",
-        &broker.address,
-        "--topic",
-        topic,
-        "--rate",
-        "0",
-    ];
+    let mut args = vec!["simulate", "--brokers", &broker.address, "--topic", topic];
+    if !extra.contains(&"--rate") {
+        args.extend(["--rate", "0"]);
+    }
     args.extend_from_slice(extra);
     let produced = last_json(&tickflow_ok(&args));
     assert_eq!(produced["failed"], 0, "{produced}");
