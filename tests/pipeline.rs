@@ -14,7 +14,7 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use rust_decimal::{Decimal, RoundingStrategy};
-use support::{simulate, tickflow_ok, Broker, Schema};
+use support::{simulate, Broker, Schema};
 
 const MESSAGES: &str = "100000";
 const SMA: usize = 5;
@@ -118,24 +118,7 @@ fn replay(
     workers: &str,
     commit: &str,
 ) -> serde_json::Value {
-    let until = format!("offset:{until}");
-    let url = support::postgres_url();
-    support::last_json(&tickflow_ok(&[
-        "replay",
-        "--brokers",
-        &broker.address,
-        "--topic",
-        topic,
-        "--group",
-        &schema.name,
-        "--postgres",
-        &url,
-        "--schema",
-        &schema.name,
-        "--from",
-        "earliest",
-        "--until",
-        &until,
+    let extra = [
         "--workers",
         workers,
         "--commit-interval",
@@ -144,7 +127,15 @@ fn replay(
         "1s,1m",
         "--rolling-window",
         "1s",
-    ]))
+    ];
+    support::replay(
+        broker,
+        topic,
+        schema,
+        "earliest",
+        &format!("offset:{until}"),
+        &extra,
+    )
 }
 
 /// Every table as text rows, wall-clock columns left out, in key order.
@@ -189,12 +180,7 @@ fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
             "7",
         ],
     );
-    let ends: BTreeMap<i32, i64> = produced["end_offsets"]
-        .as_object()
-        .expect("end offsets")
-        .iter()
-        .map(|(p, n)| (p.parse().expect("partition"), n.as_i64().expect("offset")))
-        .collect();
+    let ends = support::end_offsets(&produced);
     assert!(
         ends.len() > 1,
         "the feed must spread over partitions: {ends:?}"

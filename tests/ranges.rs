@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::{simulate, tickflow_ok, Broker, Schema};
+use support::{simulate, Broker, Schema};
 
 /// (partition, offset) of every message a schema holds, as ticks or dead letters.
 fn offsets(schema: &Schema) -> Vec<(i32, i64)> {
@@ -36,36 +36,8 @@ fn spans(offsets: &[(i32, i64)]) -> BTreeMap<i32, (i64, i64, usize)> {
     s
 }
 
-fn ends(produced: &serde_json::Value) -> BTreeMap<i32, i64> {
-    produced["end_offsets"]
-        .as_object()
-        .expect("end offsets")
-        .iter()
-        .map(|(p, n)| (p.parse().expect("partition"), n.as_i64().expect("offset")))
-        .collect()
-}
-
 fn replay(broker: &Broker, schema: &Schema, from: &str, until: &str) -> serde_json::Value {
-    let url = support::postgres_url();
-    support::last_json(&tickflow_ok(&[
-        "replay",
-        "--brokers",
-        &broker.address,
-        "--topic",
-        "ranges",
-        "--group",
-        &schema.name,
-        "--postgres",
-        &url,
-        "--schema",
-        &schema.name,
-        "--from",
-        from,
-        "--until",
-        until,
-        "--workers",
-        "2",
-    ]))
+    support::replay(broker, "ranges", schema, from, until, &["--workers", "2"])
 }
 
 #[test]
@@ -86,7 +58,7 @@ fn from_offset_and_from_timestamp_read_exactly_their_range() {
         "ranges",
         &[&feed[..], &["--count", "3000", "--seed", "1"]].concat(),
     );
-    let first_ends = ends(&first);
+    let first_ends = support::end_offsets(&first);
 
     // The broker stamps batches with its own clock: make sure the second batch is stored later.
     let boundary = chrono::Utc::now() + chrono::Duration::milliseconds(20);
@@ -101,7 +73,7 @@ fn from_offset_and_from_timestamp_read_exactly_their_range() {
         &[&feed[..], &["--count", "2000", "--seed", "2"]].concat(),
     );
     let mut all_ends = first_ends.clone();
-    all_ends.extend(ends(&second));
+    all_ends.extend(support::end_offsets(&second));
     let until = format!(
         "offset:{}",
         all_ends

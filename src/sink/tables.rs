@@ -18,7 +18,12 @@ pub struct Table {
     name: &'static str,
     columns: &'static [(&'static str, Type)],
     key: &'static [&'static str],
+    /// How staged rows move into the table: for the rows matching each filter, replace the
+    /// stored row, or apply the given merge assignments.
+    moves: &'static [(&'static str, Option<&'static str>)],
 }
+
+const REPLACE: &[(&str, Option<&str>)] = &[("true", None)];
 
 /// `ticks`.
 pub const TICKS: Table = Table {
@@ -41,6 +46,7 @@ pub const TICKS: Table = Table {
         ("is_late", Type::BOOL),
     ],
     key: &["source_topic", "source_partition", "source_offset"],
+    moves: REPLACE,
 };
 
 /// `pair_metrics`.
@@ -64,6 +70,7 @@ pub const PAIRS: Table = Table {
         ("updated_at", Type::TIMESTAMPTZ),
     ],
     key: &["pair"],
+    moves: REPLACE,
 };
 
 /// `window_aggregates`; staged rows carry one more column, `delta`.
@@ -95,6 +102,7 @@ pub const WINDOWS: Table = Table {
         ("delta", Type::BOOL),
     ],
     key: &["pair", "window_seconds", "window_start"],
+    moves: &[("NOT delta", None), ("delta", Some(WINDOW_MERGE))],
 };
 
 /// `dead_letters`.
@@ -109,6 +117,7 @@ pub const DEAD_LETTERS: Table = Table {
         ("received_at", Type::TIMESTAMPTZ),
     ],
     key: &["source_topic", "source_partition", "source_offset"],
+    moves: REPLACE,
 };
 
 /// `source_positions`.
@@ -122,6 +131,7 @@ pub const POSITIONS: Table = Table {
         ("updated_at", Type::TIMESTAMPTZ),
     ],
     key: &["pipeline", "topic", "partition"],
+    moves: REPLACE,
 };
 
 /// A late window delta merges into the stored row: extremes widen, sums and counts add, the
@@ -175,8 +185,24 @@ impl Table {
         Ok(())
     }
 
-    /// Copies `rows` (each one value per column) into the staging table.
-    pub async fn copy(
+    /// Writes `rows` (each one value per column): staged by binary `COPY`, then moved into the
+    /// table with one statement per move.
+    pub async fn write(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &[Vec<&(dyn ToSql + Sync)>],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.copy(tx, rows).await?;
+        for (filter, merge) in self.moves {
+            self.upsert(tx, filter, *merge).await?;
+        }
+        Ok(())
+    }
+
+    async fn copy(
         &self,
         tx: &Transaction<'_>,
         rows: &[Vec<&(dyn ToSql + Sync)>],
@@ -197,9 +223,9 @@ impl Table {
         Ok(writer.finish().await?)
     }
 
-    /// Moves the staged rows into the table: replacing rows with the same key, or, for staged
-    /// rows matching `filter`, merging with `merge` assignments instead.
-    pub async fn upsert(
+    /// Moves the staged rows matching `filter` into the table: replacing rows with the same
+    /// key, or merging with `merge` assignments.
+    async fn upsert(
         &self,
         tx: &Transaction<'_>,
         filter: &str,
@@ -422,9 +448,4 @@ impl<'a> DeadValues<'a> {
             self.now,
         ]
     }
-}
-
-/// The merge assignments of a late window delta.
-pub fn window_merge() -> &'static str {
-    WINDOW_MERGE
 }

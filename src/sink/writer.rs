@@ -140,61 +140,65 @@ async fn commit(
     let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
     let tx = client.transaction().await?;
     let tables = &pending.tables;
-    if !tables.ticks.is_empty() {
-        let values: Vec<TickValues> = tables
-            .ticks
-            .values()
-            .map(|r| TickValues::new(topic(r.tick.origin.topic), r))
-            .collect();
-        let rows: Vec<_> = values.iter().map(TickValues::tick_columns).collect();
-        TICKS.copy(&tx, &rows).await?;
-        TICKS.upsert(&tx, "true", None).await?;
-    }
-    if !tables.pairs.is_empty() {
-        let values: Vec<PairValues> = tables
-            .pairs
-            .values()
-            .map(|r| PairValues::new(r, &now))
-            .collect();
-        let rows: Vec<_> = values.iter().map(PairValues::columns).collect();
-        PAIRS.copy(&tx, &rows).await?;
-        PAIRS.upsert(&tx, "true", None).await?;
-    }
-    if !tables.windows.is_empty() {
-        let values: Vec<WindowValues> = tables
-            .windows
-            .values()
-            .map(|r| WindowValues::new(r, &now))
-            .collect();
-        let rows: Vec<_> = values.iter().map(WindowValues::columns).collect();
-        WINDOWS.copy(&tx, &rows).await?;
-        WINDOWS.upsert(&tx, "NOT delta", None).await?;
-        WINDOWS
-            .upsert(&tx, "delta", Some(super::tables::window_merge()))
-            .await?;
-    }
-    if !pending.dead.is_empty() {
-        let values: Vec<DeadValues> = pending
-            .dead
-            .iter()
-            .map(|d| DeadValues::new(topic(d.origin.topic), d, &now))
-            .collect();
-        let rows: Vec<_> = values.iter().map(DeadValues::columns).collect();
-        DEAD_LETTERS.copy(&tx, &rows).await?;
-        DEAD_LETTERS.upsert(&tx, "true", None).await?;
-    }
-    if !positions.is_empty() {
-        let values: Vec<(&str, i32, i64)> = positions
-            .iter()
-            .map(|p| (topic(p.topic), p.partition, p.next_offset))
-            .collect();
-        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = values
-            .iter()
-            .map(|(t, p, n)| vec![&config.pipeline as &(dyn ToSql + Sync), t, p, n, &now])
-            .collect();
-        POSITIONS.copy(&tx, &rows).await?;
-        POSITIONS.upsert(&tx, "true", None).await?;
-    }
+    let ticks: Vec<TickValues> = tables
+        .ticks
+        .values()
+        .map(|r| TickValues::new(topic(r.tick.origin.topic), r))
+        .collect();
+    TICKS
+        .write(
+            &tx,
+            &ticks
+                .iter()
+                .map(TickValues::tick_columns)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    let pairs: Vec<PairValues> = tables
+        .pairs
+        .values()
+        .map(|r| PairValues::new(r, &now))
+        .collect();
+    PAIRS
+        .write(
+            &tx,
+            &pairs.iter().map(PairValues::columns).collect::<Vec<_>>(),
+        )
+        .await?;
+    let windows: Vec<WindowValues> = tables
+        .windows
+        .values()
+        .map(|r| WindowValues::new(r, &now))
+        .collect();
+    WINDOWS
+        .write(
+            &tx,
+            &windows
+                .iter()
+                .map(WindowValues::columns)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    let dead: Vec<DeadValues> = pending
+        .dead
+        .iter()
+        .map(|d| DeadValues::new(topic(d.origin.topic), d, &now))
+        .collect();
+    DEAD_LETTERS
+        .write(
+            &tx,
+            &dead.iter().map(DeadValues::columns).collect::<Vec<_>>(),
+        )
+        .await?;
+    let places: Vec<(&str, i32, i64)> = positions
+        .iter()
+        .map(|p| (topic(p.topic), p.partition, p.next_offset))
+        .collect();
+    let rows: Vec<Vec<&(dyn ToSql + Sync)>> = places
+        .iter()
+        .map(|(t, p, n)| vec![&config.pipeline as &(dyn ToSql + Sync), t, p, n, &now])
+        .collect();
+    POSITIONS.write(&tx, &rows).await?;
     tx.commit().await?;
 
     stats.ticks.fetch_add(pending.ticks_seen, Ordering::Relaxed);

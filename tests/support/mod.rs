@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -193,4 +194,45 @@ pub fn simulate(broker: &Broker, topic: &str, extra: &[&str]) -> (serde_json::Va
         .collect::<Vec<_>>()
         .join(",");
     (produced, until)
+}
+
+/// The simulator's end offsets, by partition.
+pub fn end_offsets(produced: &serde_json::Value) -> BTreeMap<i32, i64> {
+    produced["end_offsets"]
+        .as_object()
+        .expect("end offsets")
+        .iter()
+        .map(|(p, n)| (p.parse().expect("partition"), n.as_i64().expect("offset")))
+        .collect()
+}
+
+/// `tickflow replay` of `topic` into `schema` (its own pipeline); returns the JSON summary.
+pub fn replay(
+    broker: &Broker,
+    topic: &str,
+    schema: &Schema,
+    from: &str,
+    until: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let url = postgres_url();
+    let mut args = vec![
+        "replay",
+        "--brokers",
+        &broker.address,
+        "--topic",
+        topic,
+        "--group",
+        &schema.name,
+        "--postgres",
+        &url,
+        "--schema",
+        &schema.name,
+        "--from",
+        from,
+        "--until",
+        until,
+    ];
+    args.extend_from_slice(extra);
+    last_json(&tickflow_ok(&args))
 }
