@@ -273,7 +273,8 @@ pub fn kafka_source<'scope>(
             };
             if shutdown.load(Ordering::Relaxed) {
                 // Stop reading but keep the capability: the frontier stays where the input
-                // put it, so no open window is finalized by a stop. The workers then return.
+                // put it, so no open window is finalized by a stop; the worker drops the
+                // dataflow (see `pipeline::run`).
                 if let Some(r) = reader.take() {
                     r.close();
                 }
@@ -292,6 +293,8 @@ pub fn kafka_source<'scope>(
             };
             let mut touched = BTreeSet::new();
             if let Some(r) = reader.as_mut() {
+                // The main queue only serves events: every assigned partition has its own queue,
+                // split before the first poll, so no message arrives here.
                 while let Some(Err(error)) = r.consumer.poll(Duration::ZERO) {
                     tracing::warn!(%error, "kafka");
                 }
