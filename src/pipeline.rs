@@ -114,6 +114,9 @@ pub fn run(
         topics: vec![args.topic.clone()],
         workers,
         commit_interval: m.commit_interval,
+        postgres: pg.postgres.clone(),
+        schema: pg.schema.clone(),
+        shutdown: shutdown.clone(),
     };
     let stats = progress.stats.clone();
     let writer_shutdown = shutdown.clone();

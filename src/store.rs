@@ -28,6 +28,24 @@ pub enum StoreError {
     Query(#[from] tokio_postgres::Error),
 }
 
+impl StoreError {
+    /// Whether waiting can help: the server is unreachable, restarting or dropped the connection
+    /// (SQLSTATE class 08, or 57P01..57P03), as opposed to a statement it rejects.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Query(e) => {
+                e.is_closed()
+                    || e.as_db_error().is_none()
+                    || e.code().is_some_and(|c| {
+                        c.code().starts_with("08")
+                            || matches!(c.code(), "57P01" | "57P02" | "57P03")
+                    })
+            }
+        }
+    }
+}
+
 /// Connects and points `search_path` at `schema`, creating it when missing. The connection is
 /// driven by a task on the current tokio runtime.
 pub async fn connect(url: &str, schema: &str) -> Result<Client, StoreError> {

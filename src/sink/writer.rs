@@ -7,7 +7,7 @@
 //! sink frontier has passed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use super::tables::{
     WINDOWS,
 };
 use super::{DeadLetter, Position, ToWriter};
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 
 /// Counters the status line and the replay summary read.
 #[derive(Debug, Default)]
@@ -45,7 +45,18 @@ pub struct WriterConfig {
     pub workers: usize,
     /// `--commit-interval`.
     pub commit_interval: Duration,
+    /// `--postgres`, to reconnect after an outage.
+    pub postgres: String,
+    /// `--schema`.
+    pub schema: String,
+    /// Set on Ctrl-C: stop retrying.
+    pub shutdown: Arc<AtomicBool>,
 }
+
+/// First wait after a failed commit; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait between attempts.
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Rows and positions received and not yet committed.
 #[derive(Default)]
@@ -77,10 +88,10 @@ pub async fn run(
                 Some(message) => receive(message, &mut pending, &mut frontiers),
                 None => break,
             },
-            _ = ticker.tick() => commit(&mut client, &config, &mut pending, &frontiers, &stats).await?,
+            _ = ticker.tick() => commit_retrying(&mut client, &config, &mut pending, &frontiers, &stats).await?,
         }
     }
-    commit(&mut client, &config, &mut pending, &frontiers, &stats).await
+    commit_retrying(&mut client, &config, &mut pending, &frontiers, &stats).await
 }
 
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
@@ -112,17 +123,64 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
 
 /// The positions every sink has passed: for each partition the last report whose messages are
 /// all processed. Reports of a partition have non-decreasing `max_due`.
-fn committable(pending: &mut Pending, frontiers: &[Option<Micros>]) -> Vec<Position> {
+/// Returns, per partition, how many reports the commit covers and the last of them; they are
+/// dropped only once the commit succeeded.
+fn committable(
+    pending: &Pending,
+    frontiers: &[Option<Micros>],
+) -> Vec<((u32, i32), usize, Position)> {
     let passed = |due: Micros| frontiers.iter().all(|f| f.is_none_or(|f| due < f));
-    let mut ready = Vec::new();
-    for reports in pending.positions.values_mut() {
-        let n = reports.partition_point(|p| passed(p.max_due));
-        if n > 0 {
-            ready.push(reports[n - 1]);
-            reports.drain(..n);
+    pending
+        .positions
+        .iter()
+        .filter_map(|(&key, reports)| {
+            let n = reports.partition_point(|p| passed(p.max_due));
+            (n > 0).then(|| (key, n, reports[n - 1]))
+        })
+        .collect()
+}
+
+/// Commits, and while PostgreSQL is unreachable keeps trying with capped exponential backoff.
+/// Meanwhile nothing is received, so the workers block on the full channel and the sources
+/// stop reading: an outage holds the input instead of buffering it. A stop requested during
+/// an outage ends the run with the error, and what was not committed is read again next time.
+async fn commit_retrying(
+    client: &mut Client,
+    config: &WriterConfig,
+    pending: &mut Pending,
+    frontiers: &[Option<Micros>],
+    stats: &Stats,
+) -> Result<(), StoreError> {
+    let mut delay = RETRY_FIRST;
+    let mut attempt = 0u32;
+    loop {
+        let error = match commit(client, config, pending, frontiers, stats).await {
+            Ok(()) => {
+                if attempt > 0 {
+                    tracing::info!(attempts = attempt, "postgres is back; committed");
+                }
+                return Ok(());
+            }
+            Err(error) if error.is_transient() && !config.shutdown.load(Ordering::Relaxed) => error,
+            Err(error) => return Err(error),
+        };
+        attempt += 1;
+        tracing::warn!(%error, attempt, retry_in = ?delay, "postgres unavailable; input held, retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(RETRY_MAX);
+        match store::connect(&config.postgres, &config.schema).await {
+            Ok(fresh) => {
+                *client = fresh;
+                for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
+                    if let Err(error) = table.create_stage(client).await {
+                        tracing::debug!(%error, "staging tables after reconnecting");
+                    }
+                }
+            }
+            Err(error) if error.is_transient() => {}
+            Err(error) => return Err(error),
         }
     }
-    ready
 }
 
 async fn commit(
@@ -132,7 +190,8 @@ async fn commit(
     frontiers: &[Option<Micros>],
     stats: &Stats,
 ) -> Result<(), StoreError> {
-    let positions = committable(pending, frontiers);
+    let covered = committable(pending, frontiers);
+    let positions: Vec<Position> = covered.iter().map(|&(_, _, p)| p).collect();
     if pending.tables.is_empty() && pending.dead.is_empty() && positions.is_empty() {
         return Ok(());
     }
@@ -200,6 +259,11 @@ async fn commit(
         .collect();
     POSITIONS.write(&tx, &rows).await?;
     tx.commit().await?;
+    for (key, n, _) in covered {
+        if let Some(reports) = pending.positions.get_mut(&key) {
+            reports.drain(..n);
+        }
+    }
 
     stats.ticks.fetch_add(pending.ticks_seen, Ordering::Relaxed);
     stats

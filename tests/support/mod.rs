@@ -236,3 +236,67 @@ pub fn replay(
     args.extend_from_slice(extra);
     last_json(&tickflow_ok(&args))
 }
+
+/// A loopback TCP proxy that can cut a service off: `cut` closes every connection through it
+/// and refuses new ones until `restore`. For tickflow the service is then unreachable, exactly
+/// as when it is down, without stopping the machine's shared server under other tests.
+pub struct Proxy {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    /// Forwards a free loopback port to `target`.
+    pub fn start(target: &str) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let address = listener.local_addr().expect("address").to_string();
+        let proxy = Proxy {
+            address,
+            down: Default::default(),
+            open: Default::default(),
+        };
+        let (down, open, target) = (proxy.down.clone(), proxy.open.clone(), target.to_owned());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let server = match TcpStream::connect(&target) {
+                    Ok(server) if !down.load(Ordering::SeqCst) => server,
+                    _ => continue,
+                };
+                let pipes = [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ];
+                if let Ok(mut open) = open.lock() {
+                    open.extend([client, server]);
+                }
+                for pipe in pipes {
+                    if let (Ok(mut from), Ok(mut to)) = pipe {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                }
+            }
+        });
+        proxy
+    }
+
+    /// Closes every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut open) = self.open.lock() {
+            for stream in open.drain(..) {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// Accepts connections again.
+    pub fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
