@@ -135,13 +135,7 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
 
     let mut ends = support::end_offsets(&first);
     ends.extend(support::end_offsets(&second));
-    let until = format!(
-        "offset:{}",
-        ends.iter()
-            .map(|(p, n)| format!("{p}={n}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let until = format!("offset:{}", support::offsets(&ends));
     support::tickflow_ok(&[
         "run",
         "--brokers",

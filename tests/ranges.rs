@@ -74,14 +74,7 @@ fn from_offset_and_from_timestamp_read_exactly_their_range() {
     );
     let mut all_ends = first_ends.clone();
     all_ends.extend(support::end_offsets(&second));
-    let until = format!(
-        "offset:{}",
-        all_ends
-            .iter()
-            .map(|(p, n)| format!("{p}={n}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let until = format!("offset:{}", support::offsets(&all_ends));
 
     let by_offset = Schema::fresh("ranges_offset");
     let summary = replay(&broker, &by_offset, "offset:100", &until);

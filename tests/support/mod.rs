@@ -186,13 +186,7 @@ pub fn simulate(broker: &Broker, topic: &str, extra: &[&str]) -> (serde_json::Va
     args.extend_from_slice(extra);
     let produced = last_json(&tickflow_ok(&args));
     assert_eq!(produced["failed"], 0, "{produced}");
-    let until = produced["end_offsets"]
-        .as_object()
-        .expect("end offsets")
-        .iter()
-        .map(|(p, n)| format!("{p}={n}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let until = offsets(&end_offsets(&produced));
     (produced, until)
 }
 
@@ -299,4 +293,12 @@ impl Proxy {
     pub fn restore(&self) {
         self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// `P=N,...` for `--from`/`--until offset:`.
+pub fn offsets(ends: &BTreeMap<i32, i64>) -> String {
+    ends.iter()
+        .map(|(p, n)| format!("{p}={n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
