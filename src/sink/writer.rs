@@ -27,7 +27,7 @@ use crate::store::{self, StoreError};
 /// Counters the status line and the replay summary read.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// `ticks` rows committed (or ticks processed, under `--no-ticks`).
+    /// `ticks` rows committed (none under `--no-ticks`).
     pub ticks: AtomicU64,
     /// Dead letters committed.
     pub dead_letters: AtomicU64,
@@ -65,7 +65,6 @@ struct Pending {
     dead: Vec<DeadLetter>,
     /// Reported positions by (topic, partition), in report order.
     positions: BTreeMap<(u32, i32), Vec<Position>>,
-    ticks_seen: u64,
 }
 
 /// Runs until every sender is gone, then commits what is left.
@@ -75,9 +74,7 @@ pub async fn run(
     mut rx: Receiver<ToWriter>,
     stats: Arc<Stats>,
 ) -> Result<(), StoreError> {
-    for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
-        table.create_stage(&client).await?;
-    }
+    create_stages(&client).await?;
     let mut frontiers: Vec<Option<Micros>> = vec![Some(0); config.workers];
     let mut pending = Pending::default();
     let mut ticker = tokio::time::interval(config.commit_interval);
@@ -96,13 +93,7 @@ pub async fn run(
 
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
     match message {
-        ToWriter::Updates(updates) => {
-            pending.ticks_seen += updates
-                .iter()
-                .filter(|u| matches!(u, tickflow_dataflows::Update::Tick(_)))
-                .count() as u64;
-            pending.tables.extend(updates);
-        }
+        ToWriter::Updates(updates) => pending.tables.extend(updates),
         ToWriter::Frontier { worker, frontier } => {
             if let Some(slot) = frontiers.get_mut(worker) {
                 *slot = frontier;
@@ -121,10 +112,9 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
     }
 }
 
-/// The positions every sink has passed: for each partition the last report whose messages are
-/// all processed. Reports of a partition have non-decreasing `max_due`.
-/// Returns, per partition, how many reports the commit covers and the last of them; they are
-/// dropped only once the commit succeeded.
+/// The positions every sink has passed: per partition, how many of its reports are fully
+/// processed and the last of them (reports of a partition have non-decreasing `max_due`).
+/// They are dropped only once the commit that writes them succeeded.
 fn committable(
     pending: &Pending,
     frontiers: &[Option<Micros>],
@@ -168,19 +158,25 @@ async fn commit_retrying(
         tracing::warn!(%error, attempt, retry_in = ?delay, "postgres unavailable; input held, retrying");
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(RETRY_MAX);
-        match store::connect(&config.postgres, &config.schema).await {
-            Ok(fresh) => {
-                *client = fresh;
-                for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
-                    if let Err(error) = table.create_stage(client).await {
-                        tracing::debug!(%error, "staging tables after reconnecting");
-                    }
-                }
-            }
+        let reconnected = async {
+            let fresh = store::connect(&config.postgres, &config.schema).await?;
+            create_stages(&fresh).await?;
+            Ok::<_, StoreError>(fresh)
+        };
+        match reconnected.await {
+            Ok(fresh) => *client = fresh,
             Err(error) if error.is_transient() => {}
             Err(error) => return Err(error),
         }
     }
+}
+
+/// The staging tables of a connection (temporary: each new connection needs its own).
+async fn create_stages(client: &Client) -> Result<(), StoreError> {
+    for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
+        table.create_stage(client).await?;
+    }
+    Ok(())
 }
 
 async fn commit(
@@ -265,7 +261,9 @@ async fn commit(
         }
     }
 
-    stats.ticks.fetch_add(pending.ticks_seen, Ordering::Relaxed);
+    stats
+        .ticks
+        .fetch_add(pending.tables.ticks.len() as u64, Ordering::Relaxed);
     stats
         .dead_letters
         .fetch_add(pending.dead.len() as u64, Ordering::Relaxed);
@@ -278,6 +276,5 @@ async fn commit(
     );
     pending.tables = Tables::default();
     pending.dead.clear();
-    pending.ticks_seen = 0;
     Ok(())
 }
