@@ -93,7 +93,7 @@ fn demo_writes_into_postgres_and_stops_cleanly_on_ctrl_c() {
     support::wait_for(Duration::from_secs(60), "demo pair metrics", || {
         schema.count("SELECT count(*) FROM pair_metrics") >= 3
     });
-    support::wait_for(Duration::from_secs(60), "a final demo window", || {
+    support::wait_for(Duration::from_secs(60), "demo tick rows", || {
         schema.count("SELECT count(*) FROM ticks") > 1000
     });
     let status = Command::new("kill")

@@ -36,24 +36,20 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
         ],
     );
 
+    let pipeline = [
+        "run",
+        "--brokers",
+        &broker.address,
+        "--topic",
+        "outage",
+        "--group",
+        "outage",
+        "--schema",
+        &schema.name,
+    ];
     let mut run = Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args([
-            "run",
-            "--brokers",
-            &broker.address,
-            "--topic",
-            "outage",
-            "--group",
-            "outage",
-        ])
-        .args([
-            "--postgres",
-            &via_proxy,
-            "--schema",
-            &schema.name,
-            "--from",
-            "earliest",
-        ])
+        .args(pipeline)
+        .args(["--postgres", &via_proxy, "--from", "earliest"])
         .args([
             "--idle-timeout",
             "300ms",
@@ -136,23 +132,20 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
     let mut ends = support::end_offsets(&first);
     ends.extend(support::end_offsets(&second));
     let until = format!("offset:{}", support::offsets(&ends));
-    support::tickflow_ok(&[
-        "run",
-        "--brokers",
-        &broker.address,
-        "--topic",
-        "outage",
-        "--group",
-        "outage",
-        "--postgres",
-        &direct,
-        "--schema",
-        &schema.name,
-        "--from",
-        "committed",
-        "--until",
-        &until,
-    ]);
+    support::tickflow_ok(
+        &[
+            &pipeline[..],
+            &[
+                "--postgres",
+                &direct,
+                "--from",
+                "committed",
+                "--until",
+                &until,
+            ],
+        ]
+        .concat(),
+    );
     let offsets = schema.count(
         "SELECT count(DISTINCT (source_partition, source_offset)) FROM
          (SELECT source_partition, source_offset FROM ticks UNION ALL SELECT source_partition, source_offset FROM dead_letters) m",
