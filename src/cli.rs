@@ -126,7 +126,7 @@ pub struct SimulateArgs {
     #[arg(long, env = "TICKFLOW_TOPIC", default_value = "quotes")]
     pub topic: String,
     /// Most messages per produce batch (librdkafka's `batch.num.messages`).
-    #[arg(long, env = "TICKFLOW_BATCH_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "TICKFLOW_BATCH_SIZE", default_value_t = crate::simulate::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
     /// The feed.
     #[command(flatten)]

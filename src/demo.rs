@@ -50,7 +50,7 @@ pub fn demo(
             &producer_brokers,
             TOPIC,
             &feed,
-            10_000,
+            simulate::DEFAULT_BATCH_SIZE,
             simulate::now_ms(),
             &producer_stop,
         )

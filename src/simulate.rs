@@ -20,6 +20,9 @@ use rdkafka::{ClientConfig, ClientContext};
 use crate::cli::FeedArgs;
 use crate::feed::{Feed, FeedConfig};
 
+/// Messages per produce batch unless told otherwise: librdkafka's own default.
+pub const DEFAULT_BATCH_SIZE: u32 = 10_000;
+
 /// What was produced.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Produced {
