@@ -108,6 +108,9 @@ pub struct RunArgs {
     /// Where to stop: never, end, offset:N, offset:P=N,..., timestamp:RFC3339.
     #[arg(long, env = "TICKFLOW_UNTIL", value_parser = StopSpec::parse)]
     pub until: Option<StopSpec>,
+    /// Continue from the state of another pipeline that `--schema` holds, instead of refusing.
+    #[arg(long, env = "TICKFLOW_FORCE")]
+    pub force: bool,
     /// Postgres.
     #[command(flatten)]
     pub postgres: PostgresArgs,

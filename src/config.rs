@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+/// A configuration the command line cannot catch alone: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
 /// `500ms`, `30s`, `1m`, `1h`, `1d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

@@ -77,6 +77,7 @@ pub fn demo(
     };
 
     let run = RunArgs {
+        force: false,
         brokers,
         topic: TOPIC.to_owned(),
         group: GROUP.to_owned(),

@@ -30,12 +30,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use config::StopSpec;
-
-/// A configuration the command line cannot catch alone: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct ConfigError(String);
+use config::{ConfigError, StopSpec};
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();

@@ -16,7 +16,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::ProbeHandle;
 
 use crate::cli::{Late, RunArgs};
-use crate::config::{StartSpec, StopSpec};
+use crate::config::{ConfigError, StartSpec, StopSpec};
 use crate::kafka::plan::{resolve, Range};
 use crate::kafka::source::{kafka_source, SourceSettings};
 use crate::sink::operator::PostgresSink;
@@ -35,7 +35,7 @@ pub struct Summary {
     pub ticks: u64,
     /// Dead letters written.
     pub dead_letters: u64,
-    /// Wall time from start of reading to the last commit.
+    /// Wall time from start (loading the stored cut included) to the last commit.
     pub seconds: f64,
 }
 
@@ -60,13 +60,35 @@ pub fn run(
     let from = args.from.clone().unwrap_or(StartSpec::Committed);
     let until = args.until.clone().unwrap_or(StopSpec::Never);
 
-    let (client, positions, resume) = runtime.block_on(async {
+    let started = Instant::now();
+    let rolling_window = m.rolling_window.as_micros() as u64;
+    let (client, stored) = runtime.block_on(async {
         let mut client = store::connect(&pg.postgres, &pg.schema).await?;
         store::migrate(&mut client, &pg.schema).await?;
-        let positions = store::positions(&client, &args.group, &args.topic).await?;
-        let resume = store::pair_states(&client).await?;
-        Ok::<_, store::StoreError>((client, positions, resume))
+        let stored = store::load(&client, &args.group, &args.topic, rolling_window).await?;
+        Ok::<_, store::StoreError>((client, stored))
     })?;
+    if let Some(owner) = stored.owner.as_ref().filter(|o| **o != args.group) {
+        if !args.force {
+            return Err(ConfigError(format!(
+                "schema {} holds the state of pipeline {owner}; use a --schema of its own, or --force to continue from that state",
+                pg.schema
+            ))
+            .into());
+        }
+        tracing::warn!(%owner, schema = %pg.schema, "continuing from another pipeline's state (--force)");
+    }
+    let positions = stored
+        .positions
+        .iter()
+        .map(|(&p, cut)| (p, cut.next_offset))
+        .collect();
+    tracing::info!(
+        pairs = stored.resume.pairs.len(),
+        open_windows = stored.resume.windows.len(),
+        frontier = stored.resume.frontier,
+        "loaded the stored cut"
+    );
 
     let probe_consumer = crate::kafka::quiet_consumer(&args.brokers, &args.group)?;
     let ranges: Vec<Range> = resolve(
@@ -88,15 +110,17 @@ pub fn run(
     let metrics = MetricsConfig {
         windows: m.windows.iter().map(|w| w.as_micros() as u64).collect(),
         sma_ticks: m.sma_ticks as usize,
-        rolling_window: m.rolling_window.as_micros() as u64,
+        rolling_window,
         emit_ticks: !m.no_ticks,
-        resume: Arc::new(resume),
+        resume: Arc::new(stored.resume),
     };
     let settings = Arc::new(SourceSettings {
         brokers: args.brokers.clone(),
         group: args.group.clone(),
         topic: args.topic.clone(),
         ranges,
+        covered: stored.positions,
+        floor: metrics.resume.frontier,
         lateness: m.lateness.as_micros() as u64,
         idle_timeout: m.idle_timeout,
         late: match m.late {
@@ -117,6 +141,9 @@ pub fn run(
         postgres: pg.postgres.clone(),
         schema: pg.schema.clone(),
         shutdown: shutdown.clone(),
+        resumed_at: metrics.resume.frontier,
+        group: crate::kafka::quiet_consumer(&args.brokers, &args.group).ok(),
+        started,
     };
     let stats = progress.stats.clone();
     let writer_shutdown = shutdown.clone();
@@ -128,7 +155,6 @@ pub fn run(
         result
     });
 
-    let started = Instant::now();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let probe = ProbeHandle::new();
         let tx = tx.clone();

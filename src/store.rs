@@ -1,16 +1,20 @@
 //! PostgreSQL outside the hot path: connecting into a pipeline's schema, migrations, and what a
-//! run loads at start (positions and pair state).
+//! run loads at start (the stored cut: positions and operator state).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tickflow_dataflows::{Extremes, Micros, PairState};
-use tokio_postgres::{Client, NoTls};
+use tickflow_dataflows::{Extremes, Micros, PairState, PartitionCut, Resume, WindowAgg, WindowKey};
+use tokio_postgres::{Client, NoTls, Row};
+
+use crate::sink::history;
 
 /// The numbered migrations in `migrations/`, applied in order, each once.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "tables", include_str!("../migrations/0001_tables.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "tables", include_str!("../migrations/0001_tables.sql")),
+    (2, "state", include_str!("../migrations/0002_state.sql")),
+];
 
 /// A failure talking to PostgreSQL.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +30,12 @@ pub enum StoreError {
     /// A statement failed.
     #[error("postgres: {0}")]
     Query(#[from] tokio_postgres::Error),
+    /// A stored rolling-history segment is not a whole number of records.
+    #[error("rolling_history of pair {pair} holds a damaged segment")]
+    Damaged {
+        /// The pair.
+        pair: String,
+    },
 }
 
 impl StoreError {
@@ -34,6 +44,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Connect { .. } => true,
+            StoreError::Damaged { .. } => false,
             StoreError::Query(e) => {
                 e.is_closed()
                     || e.as_db_error().is_none()
@@ -121,37 +132,127 @@ pub async fn migrate(client: &mut Client, schema: &str) -> Result<Vec<i32>, Stor
     Ok(applied)
 }
 
-/// The stored next offsets of `pipeline` on `topic`, by partition.
-pub async fn positions(
+/// The cut a schema holds, from which a run resumes.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// The pipeline whose state the schema holds, if any.
+    pub owner: Option<String>,
+    /// The operator state at the cut.
+    pub resume: Resume,
+    /// What the cut covers of each partition of the run's pipeline and topic.
+    pub positions: BTreeMap<i32, PartitionCut>,
+}
+
+/// Loads the stored cut: the positions of `pipeline` on `topic`, and the state of every pair
+/// (its rolling history filtered for `rolling_window`).
+pub async fn load(
     client: &Client,
     pipeline: &str,
     topic: &str,
-) -> Result<BTreeMap<i32, i64>, StoreError> {
-    let rows = client
-        .query("SELECT partition, next_offset FROM source_positions WHERE pipeline = $1 AND topic = $2", &[&pipeline, &topic])
+    rolling_window: Micros,
+) -> Result<Stored, StoreError> {
+    let owner = client
+        .query_opt("SELECT pipeline, frontier FROM pipeline_state", &[])
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// The cumulative figures of every pair, so a restarted pipeline never starts them fresh.
-pub async fn pair_states(client: &Client) -> Result<HashMap<String, PairState>, StoreError> {
-    let rows = client
-        .query("SELECT pair, highest_bid, lowest_ask, max_spread, tick_count, first_ts, last_ts FROM pair_metrics", &[])
-        .await?;
-    Ok(rows
+    let positions = client
+        .query(
+            "SELECT partition, next_offset, read_to, frontier FROM source_positions
+             WHERE pipeline = $1 AND topic = $2",
+            &[&pipeline, &topic],
+        )
+        .await?
         .iter()
         .map(|r| {
+            let next_offset: i64 = r.get(1);
+            let cut = PartitionCut {
+                next_offset,
+                read_to: r.get::<_, Option<i64>>(2).unwrap_or(next_offset),
+                frontier: r.get::<_, Option<DateTime<Utc>>>(3).map_or(0, micros),
+            };
+            (r.get(0), cut)
+        })
+        .collect();
+
+    let mut kept: HashMap<String, Vec<(Micros, Decimal)>> = HashMap::new();
+    for r in client
+        .query("SELECT pair, entries FROM rolling_history", &[])
+        .await?
+    {
+        let pair: String = r.get(0);
+        let entries =
+            history::decode(r.get(1)).ok_or_else(|| StoreError::Damaged { pair: pair.clone() })?;
+        kept.entry(pair).or_default().extend(entries);
+    }
+    let pairs = client
+        .query(
+            "SELECT pair, highest_bid, lowest_ask, max_spread, tick_count, first_ts, last_ts,
+                    recent_mids FROM pair_metrics",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let pair: String = r.get(0);
             let extremes = Extremes {
-                highest_bid: r.get::<_, Decimal>(1),
+                highest_bid: r.get(1),
                 lowest_ask: r.get(2),
                 max_spread: r.get(3),
                 tick_count: r.get::<_, i64>(4).max(0) as u64,
                 first_ts: micros(r.get(5)),
                 last_ts: micros(r.get(6)),
             };
-            (r.get(0), PairState::resume(extremes))
+            let history = kept.remove(&pair).unwrap_or_default();
+            let state = PairState::restore(extremes, r.get(7), history, rolling_window);
+            (pair, state)
         })
-        .collect())
+        .collect();
+    let windows = client
+        .query(
+            "SELECT pair, window_seconds, window_start, open_mid, high_mid, low_mid, close_mid,
+                    sum_mid, high_bid, low_ask, min_spread, max_spread, sum_spread, tick_count,
+                    first_ts, last_ts, late_ticks
+             FROM window_aggregates WHERE NOT is_final",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(open_window)
+        .collect();
+    Ok(Stored {
+        resume: Resume {
+            frontier: owner.as_ref().map_or(0, |r| micros(r.get(1))),
+            pairs,
+            windows,
+        },
+        owner: owner.map(|r| r.get(0)),
+        positions,
+    })
+}
+
+fn open_window(r: &Row) -> (WindowKey, WindowAgg) {
+    let key = WindowKey {
+        pair: r.get(0),
+        width: r.get::<_, i32>(1).max(0) as Micros * 1_000_000,
+        start: micros(r.get(2)),
+    };
+    let count = |i: usize| r.get::<_, i64>(i).max(0) as u64;
+    let agg = WindowAgg {
+        open_mid: r.get(3),
+        high_mid: r.get(4),
+        low_mid: r.get(5),
+        close_mid: r.get(6),
+        sum_mid: r.get(7),
+        high_bid: r.get(8),
+        low_ask: r.get(9),
+        min_spread: r.get(10),
+        max_spread: r.get(11),
+        sum_spread: r.get(12),
+        tick_count: count(13),
+        first_ts: micros(r.get(14)),
+        last_ts: micros(r.get(15)),
+        late_ticks: count(16),
+    };
+    (key, agg)
 }
 
 /// Event time to a Postgres timestamp. Every event time was validated to fit.
@@ -159,6 +260,7 @@ pub fn timestamp(micros: Micros) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros as i64).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-fn micros(t: DateTime<Utc>) -> Micros {
+/// A Postgres timestamp to event time.
+pub fn micros(t: DateTime<Utc>) -> Micros {
     t.timestamp_micros().max(0) as Micros
 }

@@ -31,6 +31,8 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
             "2",
             "--invalid",
             "0.02",
+            "--batch-size",
+            "1",
             "--seed",
             "1",
         ],
@@ -75,7 +77,7 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
     };
     // Ticks within the lateness of the newest stay unreleased while the run is live.
     wait_for(Duration::from_secs(30), "the first part stored", || {
-        stored() >= 1800
+        stored() >= 1500
     });
 
     proxy.cut();
@@ -92,6 +94,8 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
             "2",
             "--invalid",
             "0.02",
+            "--batch-size",
+            "1",
             "--seed",
             "2",
         ],

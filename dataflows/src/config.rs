@@ -1,10 +1,9 @@
 //! The parameters of the metrics graph (the service maps its flags onto these).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::pair_state::PairState;
 use crate::quote::Micros;
+use crate::resume::Resume;
 
 /// What the metrics operator computes.
 #[derive(Clone, Debug)]
@@ -17,8 +16,8 @@ pub struct MetricsConfig {
     pub rolling_window: Micros,
     /// Emit a `ticks` row per tick (`--no-ticks` turns it off).
     pub emit_ticks: bool,
-    /// State stored by a previous run, by pair: a pair never starts fresh.
-    pub resume: Arc<HashMap<String, PairState>>,
+    /// The state a previous run stored: nothing starts fresh.
+    pub resume: Arc<Resume>,
 }
 
 impl Default for MetricsConfig {

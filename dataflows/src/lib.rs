@@ -6,6 +6,8 @@
 //! | [`decode`] | message bytes → [`Quote`] or [`Rejection`] | no floats on the price path |
 //! | [`admit`] | a read message → tick or dead letter | late means below the source frontier |
 //! | [`clock`] | per-partition watermarks → the source frontier | a partition not read to its end never stops holding it |
+//! | [`cut`] | where results, positions and state can be stored together | a cut's updates are those of the ticks due before it |
+//! | [`resume`] | the operator state a cut stored | a resumed run continues exactly as the original |
 //! | [`operators`] | the timely operators | per-pair work at release time, in processing order |
 //! | [`pair_state`] | the per-tick fold of one pair | metrics depend on processing order only |
 //! | [`window`] | a tumbling window's aggregate | merge is associative in processing order |
@@ -16,22 +18,26 @@
 pub mod admit;
 pub mod clock;
 pub mod config;
+pub mod cut;
 pub mod decode;
 pub mod memory;
 pub mod operators;
 pub mod output;
 pub mod pair_state;
 pub mod quote;
+pub mod resume;
 pub mod tables;
 pub mod window;
 
-pub use admit::{admit, LatePolicy};
+pub use admit::{admit, Admission, LatePolicy};
 pub use clock::{owner, Clocks, PartitionKey};
 pub use config::MetricsConfig;
+pub use cut::{cell, Ledger, PartitionCut, CUT_GRID};
 pub use decode::{decode, Rejection};
 pub use operators::QuoteMetrics;
-pub use output::{PairRow, TickRow, Update, WindowKey, WindowRow};
+pub use output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
 pub use pair_state::{Extremes, PairState, TickMetrics};
 pub use quote::{Micros, Origin, Quote, Tick};
+pub use resume::Resume;
 pub use tables::Tables;
 pub use window::WindowAgg;

@@ -16,7 +16,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::{InputHandleVec, ProbeHandle};
 
-use crate::admit::{admit, LatePolicy};
+use crate::admit::{admit, Admission, LatePolicy};
 use crate::clock::{owner, Clocks, PartitionKey};
 use crate::config::MetricsConfig;
 use crate::decode::Rejection;
@@ -95,9 +95,11 @@ pub fn run(
                 let end = (*cursor + source.batch.max(1)).min(list.len());
                 for &i in &list[*cursor..end] {
                     let (origin, value) = &messages[i];
-                    match admit(value, *origin, *input.time(), source.late, &mut clocks, now) {
-                        Ok(tick) => input.send(tick),
-                        Err(rejection) => dead.push((*origin, rejection)),
+                    let time = *input.time();
+                    match admit(value, *origin, time, source.late, None, &mut clocks, now) {
+                        Admission::Tick(tick) => input.send(tick),
+                        Admission::Dead(rejection) => dead.push((*origin, rejection)),
+                        Admission::Covered => {}
                     }
                 }
                 *cursor = end;

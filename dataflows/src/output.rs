@@ -1,11 +1,13 @@
 //! What the graph emits: upserts for the three result tables.
 //!
 //! Every [`Update`] is an upsert of one row by its primary key, except a window row flagged
-//! `delta`, which carries only ticks processed after the row was final and is merged into it.
+//! `delta`, which carries only ticks processed after the row was final and is merged into it,
+//! and a [`HistoryRow`], which appends to the state the rolling average resumes from.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::pair_state::TickMetrics;
+use crate::pair_state::{Extremes, TickMetrics};
 use crate::quote::{Micros, Tick};
 use crate::window::WindowAgg;
 
@@ -29,6 +31,35 @@ pub struct PairRow {
     pub first_ts: Micros,
     /// Latest event time.
     pub last_ts: Micros,
+    /// Mids of the last N ticks, oldest first, from which `sma` resumes.
+    pub recent_mids: Vec<Decimal>,
+}
+
+impl PairRow {
+    /// The cumulative figures the row shows.
+    pub fn extremes(&self) -> Extremes {
+        let m = &self.last.metrics;
+        Extremes {
+            highest_bid: m.highest_bid,
+            lowest_ask: m.lowest_ask,
+            max_spread: m.max_spread,
+            tick_count: self.tick_count,
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+        }
+    }
+}
+
+/// Ticks a pair's rolling average keeps, as (event time, mid): stored with each cut so that the
+/// average resumes exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    /// The pair.
+    pub pair: String,
+    /// Ticks processed since the pair's previous history row.
+    pub entries: Vec<(Micros, Decimal)>,
+    /// Kept ticks have event time after this; older ones may be forgotten.
+    pub keep_after: Micros,
 }
 
 /// The primary key of a `window_aggregates` row.
@@ -64,4 +95,6 @@ pub enum Update {
     Pair(PairRow),
     /// Upsert (or merge) a `window_aggregates` row.
     Window(WindowRow),
+    /// Append to a pair's rolling history.
+    History(HistoryRow),
 }

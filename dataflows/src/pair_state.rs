@@ -10,6 +10,10 @@
 //! average is that running sum. A late tick up to `W` behind the newest finds its whole window
 //! `(ts - W, ts]` among the kept ticks and is exact too; one later than that averages what is
 //! kept, which is what bounds the state.
+//!
+//! Nothing ever starts fresh: [`PairState::restore`] rebuilds a state from what a cut stored
+//! (the pair's extremes, its last N mids and its kept ticks), and the rebuilt state continues
+//! exactly as the original would have.
 
 use std::collections::VecDeque;
 
@@ -51,6 +55,11 @@ pub struct Extremes {
     pub last_ts: Micros,
 }
 
+/// The rolling average keeps ticks with event time after `newest - 2W`.
+fn keep_after(newest: Micros, rolling_window: Micros) -> Micros {
+    newest.saturating_sub(rolling_window.saturating_mul(2))
+}
+
 /// The fold state of one pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairState {
@@ -66,12 +75,38 @@ pub struct PairState {
 }
 
 impl PairState {
-    /// A pair that continues from stored extremes.
-    pub fn resume(extremes: Extremes) -> Self {
+    /// The state a cut stored: the extremes, the last mids in processing order, and the ticks
+    /// kept for the rolling average (any order; those older than it keeps are left out).
+    pub fn restore(
+        extremes: Extremes,
+        recent_mids: Vec<Decimal>,
+        mut history: Vec<(Micros, Decimal)>,
+        rolling_window: Micros,
+    ) -> Self {
+        let newest = extremes.last_ts;
+        history.retain(|&(t, _)| t > keep_after(newest, rolling_window));
+        history.sort_by_key(|&(t, _)| t);
+        let window_from = history.partition_point(|&(t, _)| t + rolling_window <= newest);
         PairState {
             extremes: Some(extremes),
-            ..PairState::default()
+            last_mids_sum: recent_mids.iter().sum(),
+            last_mids: recent_mids.into(),
+            window_sum: history[window_from..].iter().map(|&(_, m)| m).sum(),
+            rolling: history.into(),
+            window_from,
         }
+    }
+
+    /// The mids of the last N ticks, oldest first: what `sma` continues from.
+    pub fn recent_mids(&self) -> Vec<Decimal> {
+        self.last_mids.iter().copied().collect()
+    }
+
+    /// Kept ticks have event time after this (`newest - 2W`).
+    pub fn keeps_after(&self, rolling_window: Micros) -> Micros {
+        self.extremes
+            .as_ref()
+            .map_or(0, |e| keep_after(e.last_ts, rolling_window))
     }
 
     /// The cumulative figures so far, `None` before the first tick.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::output::{PairRow, TickRow, Update, WindowKey, WindowRow};
+use crate::output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
 use crate::quote::Origin;
 
 /// Rows by primary key. `ticks` is keyed by origin; the sink adds the topic name.
@@ -19,6 +19,8 @@ pub struct Tables {
     pub pairs: BTreeMap<String, PairRow>,
     /// `window_aggregates`.
     pub windows: BTreeMap<WindowKey, WindowRow>,
+    /// Each pair's rolling history: the entries appended, and the latest `keep_after`.
+    pub history: BTreeMap<String, HistoryRow>,
 }
 
 impl Tables {
@@ -41,17 +43,26 @@ impl Tables {
                     self.windows.insert(row.key.clone(), row);
                 }
             },
+            Update::History(mut row) => match self.history.get_mut(&row.pair) {
+                Some(stored) => {
+                    stored.entries.append(&mut row.entries);
+                    stored.keep_after = row.keep_after;
+                }
+                None => {
+                    self.history.insert(row.pair.clone(), row);
+                }
+            },
         }
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.ticks.is_empty() && self.pairs.is_empty() && self.windows.is_empty()
+        self.len() == 0
     }
 
-    /// Rows held, all tables together.
+    /// Rows held, all tables together (a pair's history counts as one).
     pub fn len(&self) -> usize {
-        self.ticks.len() + self.pairs.len() + self.windows.len()
+        self.ticks.len() + self.pairs.len() + self.windows.len() + self.history.len()
     }
 }
 

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use tickflow_dataflows::memory::{run, MemorySource, Outcome};
 use tickflow_dataflows::{
     decode, Extremes, LatePolicy, MetricsConfig, Micros, Origin, PairState, QuoteMetrics,
-    Rejection, Tables, Tick, TickMetrics, TickRow, Update, WindowAgg, WindowKey, WindowRow,
+    Rejection, Resume, Tables, Tick, TickMetrics, TickRow, Update, WindowAgg, WindowKey, WindowRow,
 };
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
@@ -640,7 +640,12 @@ fn cumulative_extremes_resume_from_the_previous_run() {
         first_ts: T - 3_600 * S,
         last_ts: T - S,
     };
-    let resume = HashMap::from([("BTC-USD".to_owned(), PairState::resume(stored))]);
+    let mids = vec![d("60000"), d("60001")];
+    let state = PairState::restore(stored, mids, Vec::new(), MIN);
+    let resume = Resume {
+        pairs: HashMap::from([("BTC-USD".to_owned(), state)]),
+        ..Resume::default()
+    };
     let cfg = MetricsConfig {
         resume: Arc::new(resume),
         ..config(&[MIN], 5, MIN)
@@ -653,14 +658,15 @@ fn cumulative_extremes_resume_from_the_previous_run() {
     let out = run1(messages, cfg);
     assert!(out.dead.is_empty());
 
-    // The stored extremes hold until beaten; SMA and rolling average start from this run.
+    // The stored extremes hold until beaten and the SMA continues over the stored mids; with
+    // no stored history the rolling average starts from this run.
     assert_eq!(
         tick(&out, 0, 0).metrics,
-        metrics(["70000", "100", "5", "50000.5", "50000.5"])
+        metrics(["70000", "100", "5", "56667.166666666667", "50000.5"])
     );
     assert_eq!(
         tick(&out, 0, 2).metrics,
-        metrics(["80000", "100", "5", "65000.75", "65000.75"])
+        metrics(["80000", "100", "5", "62500.625", "65000.75"])
     );
     let btc = &out.tables.pairs["BTC-USD"];
     assert_eq!(

@@ -120,6 +120,7 @@ fn reference(ticks: &BTreeMap<Origin, TickRow>, config: &MetricsConfig) -> Table
                         tick_count: rows.len() as u64,
                         first_ts: rows.iter().map(|r| r.tick.quote.ts).min().unwrap(),
                         last_ts: rows.iter().map(|r| r.tick.quote.ts).max().unwrap(),
+                        recent_mids: last_n.iter().map(|r| r.tick.quote.mid).collect(),
                     },
                 ));
             }
@@ -171,10 +172,12 @@ fn reference(ticks: &BTreeMap<Origin, TickRow>, config: &MetricsConfig) -> Table
     expected
 }
 
-/// Windows compared on what the table shows: a row merged from deltas equals a full one.
+/// Windows compared on what the table shows: a row merged from deltas equals a full one. The
+/// rolling history is state, not a table: `resume.rs` checks it.
 fn shown(tables: &Tables) -> Tables {
     let mut t = tables.clone();
     t.windows.values_mut().for_each(|w| w.delta = false);
+    t.history.clear();
     t
 }
 

@@ -11,8 +11,15 @@
 //! (`queued.max.messages.kbytes` per partition), so skew costs bounded memory, and nothing is
 //! ever dropped and fetched again. A bounded run finishes a partition at its stop offset; when
 //! all are finished the capability is dropped and the graph drains.
+//!
+//! Resuming from a stored cut (`tickflow_dataflows::cut`): messages the cut covers are skipped,
+//! the capability never goes below the cut's frontier, and it stays there until each partition
+//! has been read again up to the cut's `read_to`, so every message not covered is processed at
+//! the same time as before. Each time the capability passes grid times the source states what
+//! a cut there covers of each of its partitions ([`Ledger`]), before it moves, so the writer has
+//! the statement by the time the sinks' frontiers show the cut.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +28,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
-use tickflow_dataflows::{admit, owner, Clocks, LatePolicy, Micros, Origin, Tick};
+use tickflow_dataflows::{
+    admit, cell, owner, Admission, Clocks, LatePolicy, Ledger, Micros, Origin, PartitionCut, Tick,
+    CUT_GRID,
+};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, Stream};
 use tokio::sync::mpsc::Sender;
@@ -48,6 +58,10 @@ pub struct SourceSettings {
     pub topic: String,
     /// Every partition's range; each worker takes those [`owner`] gives it.
     pub ranges: Vec<Range>,
+    /// What the stored cut covers, by partition.
+    pub covered: BTreeMap<i32, PartitionCut>,
+    /// The stored cut's frontier: nothing is processed before it.
+    pub floor: Micros,
     /// `--lateness`.
     pub lateness: Micros,
     /// `--idle-timeout`.
@@ -68,7 +82,26 @@ struct Cursor {
     end_checked: Option<Instant>,
     next: i64,
     stop: Option<i64>,
-    max_due: Micros,
+    /// What the stored cut covers.
+    covered: Option<PartitionCut>,
+    /// The stored cut's `read_to` while this run has not read that far.
+    catching_up: Option<i64>,
+    ledger: Ledger,
+}
+
+impl Cursor {
+    fn new(range: &Range, covered: Option<PartitionCut>) -> Self {
+        Cursor {
+            end_checked: None,
+            next: range.start,
+            stop: range.stop,
+            covered,
+            catching_up: covered
+                .map(|c| c.read_to.min(range.stop.unwrap_or(i64::MAX)))
+                .filter(|&to| to > range.start),
+            ledger: Ledger::new(range.start),
+        }
+    }
 }
 
 /// The consumer of one worker and its partition queues.
@@ -103,15 +136,8 @@ impl Reader {
                     )))
                 })?;
             queues.insert(r.partition, queue);
-            cursors.insert(
-                r.partition,
-                Cursor {
-                    end_checked: None,
-                    next: r.start,
-                    stop: r.stop,
-                    max_due: 0,
-                },
-            );
+            let covered = settings.covered.get(&r.partition).copied();
+            cursors.insert(r.partition, Cursor::new(r, covered));
         }
         Ok(Reader {
             consumer,
@@ -141,7 +167,11 @@ impl Reader {
                 .consumer
                 .fetch_watermarks(topic, p, super::LOOKUP_TIMEOUT)
             {
-                Ok((_, high)) if cursor.next >= high => clocks.reached_end((0, p)),
+                Ok((_, high)) if cursor.next >= high => {
+                    clocks.reached_end((0, p));
+                    // The log no longer holds what the cut read (retention): nothing to wait for.
+                    cursor.catching_up = None;
+                }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, partition = p, "looking up a partition's end"),
             }
@@ -199,25 +229,34 @@ impl Activation<'_> {
             offset,
         };
         let value = message.payload().unwrap_or_default();
+        let covered = cursor.covered.as_ref();
         match admit(
             value,
             origin,
             self.frontier,
             self.late,
+            covered,
             self.clocks,
             self.now,
         ) {
-            Ok(tick) => {
-                cursor.max_due = cursor.max_due.max(tick.due);
+            Admission::Tick(tick) => {
+                cursor.ledger.read(offset, Some(tick.due));
                 self.batch.push(tick);
             }
-            Err(rejection) => self.report.dead.push(DeadLetter {
-                origin,
-                payload: value.to_vec(),
-                reason: rejection.to_string(),
-            }),
+            Admission::Dead(rejection) => {
+                cursor.ledger.read(offset, None);
+                self.report.dead.push(DeadLetter {
+                    origin,
+                    payload: value.to_vec(),
+                    reason: rejection.to_string(),
+                });
+            }
+            Admission::Covered => cursor.ledger.read(offset, None),
         }
         cursor.next = offset + 1;
+        if cursor.catching_up.is_some_and(|to| cursor.next >= to) {
+            cursor.catching_up = None;
+        }
         self.accepted += 1;
         true
     }
@@ -255,7 +294,7 @@ pub fn kafka_source<'scope>(
     for r in mine.iter().filter(|r| !live.contains(r)) {
         clocks.finish((0, r.partition));
     }
-    let late = settings.late;
+    let (late, floor) = (settings.late, settings.floor);
     let (topic, idle_timeout) = (settings.topic.clone(), settings.idle_timeout);
     let (process_max, read, shutdown) = (
         settings.process_max.clone(),
@@ -291,7 +330,6 @@ pub fn kafka_source<'scope>(
                 report: SourceReport::default(),
                 accepted: 0,
             };
-            let mut touched = BTreeSet::new();
             if let Some(r) = reader.as_mut() {
                 // The main queue only serves events: every assigned partition has its own queue,
                 // split before the first poll, so no message arrives here.
@@ -313,15 +351,11 @@ pub fn kafka_source<'scope>(
                     else {
                         continue;
                     };
-                    let before = act.accepted;
                     for _ in 0..share {
                         let polled = queue.poll(Duration::ZERO);
                         if !act.take(p, cursor, polled) {
                             break;
                         }
-                    }
-                    if act.accepted > before {
-                        touched.insert(p);
                     }
                     if cursor.stop.is_some_and(|s| cursor.next >= s) {
                         act.clocks.finish((0, p));
@@ -333,23 +367,9 @@ pub fn kafka_source<'scope>(
                 r.check_ends(&topic, &mut clocks, now, idle_timeout);
             }
             read.fetch_add(accepted, Ordering::Relaxed);
-            if let Some(r) = reader.as_ref() {
-                for &p in &touched {
-                    let c = &r.cursors[&p];
-                    report.positions.push(Position {
-                        topic: 0,
-                        partition: p,
-                        next_offset: c.next,
-                        max_due: c.max_due,
-                    });
-                }
-            }
             if !batch.is_empty() {
                 output.session(&*cap).give_container(&mut batch);
                 batch.clear();
-            }
-            if !report.dead.is_empty() || !report.positions.is_empty() {
-                let _ = writer.blocking_send(ToWriter::Source(report));
             }
 
             if let Some(w) = clocks.max_watermark() {
@@ -359,7 +379,32 @@ pub fn kafka_source<'scope>(
                 0 => None,
                 w => Some(w),
             };
-            match clocks.frontier(now, seen) {
+            let caught_up = reader
+                .as_ref()
+                .is_none_or(|r| r.cursors.values().all(|c| c.catching_up.is_none()));
+            let next = clocks
+                .frontier(now, seen)
+                .map(|f| if caught_up { f.max(floor) } else { floor });
+            let (first_passed, last_passed) =
+                (cell(frontier) + CUT_GRID, next.map_or(Micros::MAX, cell));
+            if let Some(r) = reader
+                .as_mut()
+                .filter(|_| last_passed >= first_passed && last_passed > floor)
+            {
+                for (&partition, cursor) in r.cursors.iter_mut() {
+                    let (cut, lowest) = cursor.ledger.cut(first_passed, last_passed);
+                    report.cuts.push(Position {
+                        topic: 0,
+                        partition,
+                        cut,
+                        lowest,
+                    });
+                }
+            }
+            if !report.dead.is_empty() || !report.cuts.is_empty() {
+                let _ = writer.blocking_send(ToWriter::Source(report));
+            }
+            match next {
                 None => {
                     capability = None;
                     if let Some(r) = reader.take() {

@@ -5,21 +5,29 @@
 //! | `operator.rs` | the timely operator that hands each worker's updates and frontier to the writer |
 //! | `writer.rs` | the one task that owns the connection and commits a transaction per interval |
 //! | `tables.rs` | how each table is written: binary `COPY` into a staging table, then one upsert |
+//! | `history.rs` | the byte layout of a rolling-history segment |
 //!
-//! Invariant: a position is committed only in a transaction that also holds (or follows) every
-//! row computed from the messages before it, so `--from committed` never skips a message.
+//! Invariant: each transaction commits a cut (`tickflow_dataflows::cut`): the rows of exactly
+//! the ticks due before it, the state they leave, and the positions that say which messages
+//! they cover, so a restart neither skips nor repeats a message.
 
+pub mod history;
 pub mod operator;
 pub mod tables;
 pub mod writer;
 
-use tickflow_dataflows::{Micros, Origin, Update};
+use tickflow_dataflows::{Micros, Origin, PartitionCut, Update};
 
 /// A message for the writer.
 #[derive(Debug)]
 pub enum ToWriter {
-    /// Results of one worker's `QuoteMetrics`.
-    Updates(Vec<Update>),
+    /// Results of one worker's `QuoteMetrics`, emitted at `time`.
+    Updates {
+        /// The grid cell they were emitted at.
+        time: Micros,
+        /// The updates.
+        updates: Vec<Update>,
+    },
     /// A worker's sink frontier moved: every update before it was sent. `None`: it is done.
     Frontier {
         /// The worker.
@@ -31,13 +39,14 @@ pub enum ToWriter {
     Source(SourceReport),
 }
 
-/// Dead letters and read positions of one source activation.
+/// Dead letters and cuts of one source activation.
 #[derive(Debug, Default)]
 pub struct SourceReport {
     /// Messages that became dead letters.
     pub dead: Vec<DeadLetter>,
-    /// New read positions.
-    pub positions: Vec<Position>,
+    /// What a cut covers of each partition the worker reads, stated as its frontier passed
+    /// grid times.
+    pub cuts: Vec<Position>,
 }
 
 /// A rejected message.
@@ -51,16 +60,34 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
-/// How far a partition was read, and the latest processing time of what was read.
+/// What cuts cover of one partition, stated by its source when its frontier passed the grid
+/// times after its previous statement, up to `cut.frontier`. Every cut in that range reads
+/// up to `cut.read_to`; the cut at `cut.frontier` needs the partition again from
+/// `cut.next_offset`, any earlier one from `lowest`.
 #[derive(Debug, Clone, Copy)]
 pub struct Position {
     /// Topic index.
     pub topic: u32,
     /// Partition.
     pub partition: i32,
-    /// The next offset to read.
-    pub next_offset: i64,
-    /// The highest `Tick::due` of the messages before `next_offset`: the position may be
-    /// committed once every worker's sink frontier has passed it.
-    pub max_due: Micros,
+    /// The cut at the last grid time passed.
+    pub cut: PartitionCut,
+    /// The `next_offset` good for every cut of the range.
+    pub lowest: i64,
+}
+
+impl Position {
+    /// What the cut at `frontier` (within this statement's range) covers.
+    pub fn at(&self, frontier: Micros) -> PartitionCut {
+        let next_offset = if frontier == self.cut.frontier {
+            self.cut.next_offset
+        } else {
+            self.lowest
+        };
+        PartitionCut {
+            frontier,
+            next_offset,
+            ..self.cut
+        }
+    }
 }

@@ -22,9 +22,12 @@ impl<'scope> PostgresSink for Stream<'scope, Micros, Vec<Update>> {
     fn postgres_sink(self, worker: usize, writer: Sender<ToWriter>) {
         let mut reported = Some(Micros::MIN);
         self.sink(Pipeline, "PostgresSink", move |(input, frontier)| {
-            input.for_each(|_time, data| {
+            input.for_each(|time, data| {
+                // One capability per session upstream: the stamp is that one time.
+                let time = time.least().copied().unwrap_or_default();
+                let updates = std::mem::take(data);
                 // A send fails only when the writer stopped; the run then ends with its error.
-                let _ = writer.blocking_send(ToWriter::Updates(std::mem::take(data)));
+                let _ = writer.blocking_send(ToWriter::Updates { time, updates });
             });
             let now = frontier.frontier().first().copied();
             if now != reported {

@@ -68,6 +68,7 @@ pub const PAIRS: Table = Table {
         ("first_ts", Type::TIMESTAMPTZ),
         ("last_ts", Type::TIMESTAMPTZ),
         ("updated_at", Type::TIMESTAMPTZ),
+        ("recent_mids", Type::NUMERIC_ARRAY),
     ],
     key: &["pair"],
     moves: REPLACE,
@@ -128,10 +129,31 @@ pub const POSITIONS: Table = Table {
         ("topic", Type::TEXT),
         ("partition", Type::INT4),
         ("next_offset", Type::INT8),
+        ("read_to", Type::INT8),
+        ("frontier", Type::TIMESTAMPTZ),
         ("updated_at", Type::TIMESTAMPTZ),
     ],
     key: &["pipeline", "topic", "partition"],
     moves: REPLACE,
+};
+
+/// `rolling_history`: one segment per pair per commit. A segment id repeats only when the
+/// final commit of a bounded run lands on the frontier of the one before; it then appends.
+pub const HISTORY: Table = Table {
+    name: "rolling_history",
+    columns: &[
+        ("pair", Type::TEXT),
+        ("segment", Type::INT8),
+        ("max_ts", Type::TIMESTAMPTZ),
+        ("entries", Type::BYTEA),
+    ],
+    key: &["pair", "segment"],
+    moves: &[(
+        "true",
+        Some(
+            "max_ts = GREATEST(t.max_ts, EXCLUDED.max_ts), entries = t.entries || EXCLUDED.entries",
+        ),
+    )],
 };
 
 /// A late window delta merges into the stored row: extremes widen, sums and counts add, the
@@ -323,6 +345,7 @@ impl<'a> TickValues<'a> {
 /// Values of a pair row.
 pub struct PairValues<'a> {
     last: TickValues<'a>,
+    recent_mids: &'a Vec<Decimal>,
     tick_count: i64,
     first_ts: DateTime<Utc>,
     last_ts: DateTime<Utc>,
@@ -334,6 +357,7 @@ impl<'a> PairValues<'a> {
     pub fn new(row: &'a PairRow, now: &'a DateTime<Utc>) -> Self {
         PairValues {
             last: TickValues::new("", &row.last),
+            recent_mids: &row.recent_mids,
             tick_count: row.tick_count as i64,
             first_ts: timestamp(row.first_ts),
             last_ts: timestamp(row.last_ts),
@@ -356,6 +380,7 @@ impl<'a> PairValues<'a> {
             &self.first_ts,
             &self.last_ts,
             self.now,
+            self.recent_mids,
         ]);
         v
     }

@@ -1,28 +1,36 @@
 //! The writer: the one task that owns the Postgres connection.
 //!
-//! Workers send it updates, frontiers and source reports over a bounded channel; when the
-//! channel is full the workers block, which stops the sources reading (backpressure). Every
-//! `--commit-interval` it writes all it holds in one transaction: the rows, folded through
-//! [`Tables`] so each key is written once, the dead letters, and the positions every worker's
-//! sink frontier has passed.
+//! Workers send it updates (with the grid time they were emitted at), sink frontiers and source
+//! reports over a bounded channel; when the channel is full the workers block, which stops the
+//! sources reading (backpressure). Every `--commit-interval` it commits a cut
+//! (`tickflow_dataflows::cut`) in one transaction: the cut is the least sink frontier, so it
+//! holds every update emitted before it. It writes those updates, folded through [`Tables`] so
+//! each key is written once, with the rolling-history segments and the pipeline's frontier that
+//! make them resumable, the positions the sources stated for that cut, and the dead letters
+//! (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
+//! the commit, the positions also go to the Kafka consumer group, for lag tools only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tickflow_dataflows::{Micros, Tables};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, Update, CUT_GRID};
 use tokio::sync::mpsc::Receiver;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
+use super::history;
 use super::tables::{
-    DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, PAIRS, POSITIONS, TICKS,
-    WINDOWS,
+    DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS, POSITIONS,
+    TICKS, WINDOWS,
 };
 use super::{DeadLetter, Position, ToWriter};
-use crate::store::{self, StoreError};
+use crate::kafka::Quiet;
+use crate::store::{self, timestamp, StoreError};
 
 /// Counters the status line and the replay summary read.
 #[derive(Debug, Default)]
@@ -51,6 +59,12 @@ pub struct WriterConfig {
     pub schema: String,
     /// Set on Ctrl-C: stop retrying.
     pub shutdown: Arc<AtomicBool>,
+    /// The stored cut's frontier the run resumed from.
+    pub resumed_at: Micros,
+    /// The consumer group's client, to mirror positions for lag tools.
+    pub group: Option<BaseConsumer<Quiet>>,
+    /// When the process started, for the time to its first commit.
+    pub started: Instant,
 }
 
 /// First wait after a failed commit; it doubles up to [`RETRY_MAX`].
@@ -58,13 +72,35 @@ const RETRY_FIRST: Duration = Duration::from_millis(100);
 /// Longest wait between attempts.
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// Rows and positions received and not yet committed.
+/// What was received and not yet committed.
 #[derive(Default)]
 struct Pending {
+    /// Updates by the grid time they were emitted at; within a time, in arrival order.
+    updates: BTreeMap<Micros, Vec<Vec<Update>>>,
+    dead: Vec<DeadLetter>,
+    /// The sources' statements of what cuts cover, by (topic, partition), in order of the grid
+    /// times they reach.
+    cuts: BTreeMap<(u32, i32), VecDeque<Position>>,
+}
+
+/// One transaction's content.
+struct Batch {
     tables: Tables,
     dead: Vec<DeadLetter>,
-    /// Reported positions by (topic, partition), in report order.
-    positions: BTreeMap<(u32, i32), Vec<Position>>,
+    positions: Vec<Position>,
+    /// The cut committed, when it moves the stored one.
+    frontier: Option<Micros>,
+}
+
+/// How far the stored state has come.
+struct Progress {
+    /// The stored cut's frontier.
+    frontier: Micros,
+    /// Past every window end and processing time committed: where the frontier goes when the
+    /// input is exhausted and every window is final.
+    reach: Micros,
+    /// Whether a commit succeeded yet.
+    committed: bool,
 }
 
 /// Runs until every sender is gone, then commits what is left.
@@ -77,6 +113,11 @@ pub async fn run(
     create_stages(&client).await?;
     let mut frontiers: Vec<Option<Micros>> = vec![Some(0); config.workers];
     let mut pending = Pending::default();
+    let mut progress = Progress {
+        frontier: config.resumed_at,
+        reach: config.resumed_at,
+        committed: false,
+    };
     let mut ticker = tokio::time::interval(config.commit_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -85,15 +126,27 @@ pub async fn run(
                 Some(message) => receive(message, &mut pending, &mut frontiers),
                 None => break,
             },
-            _ = ticker.tick() => commit_retrying(&mut client, &config, &mut pending, &frontiers, &stats).await?,
+            _ = ticker.tick() => {
+                commit_retrying(&mut client, &config, &mut pending, &frontiers, &mut progress, &stats).await?;
+            }
         }
     }
-    commit_retrying(&mut client, &config, &mut pending, &frontiers, &stats).await
+    commit_retrying(
+        &mut client,
+        &config,
+        &mut pending,
+        &frontiers,
+        &mut progress,
+        &stats,
+    )
+    .await
 }
 
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
     match message {
-        ToWriter::Updates(updates) => pending.tables.extend(updates),
+        ToWriter::Updates { time, updates } => {
+            pending.updates.entry(time).or_default().push(updates)
+        }
         ToWriter::Frontier { worker, frontier } => {
             if let Some(slot) = frontiers.get_mut(worker) {
                 *slot = frontier;
@@ -101,55 +154,101 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
         }
         ToWriter::Source(report) => {
             pending.dead.extend(report.dead);
-            for p in report.positions {
+            for p in report.cuts {
                 pending
-                    .positions
+                    .cuts
                     .entry((p.topic, p.partition))
                     .or_default()
-                    .push(p);
+                    .push_back(p);
             }
         }
     }
 }
 
-/// The positions every sink has passed: per partition, how many of its reports are fully
-/// processed and the last of them (reports of a partition have non-decreasing `max_due`).
-/// They are dropped only once the commit that writes them succeeded.
-fn committable(
-    pending: &Pending,
-    frontiers: &[Option<Micros>],
-) -> Vec<((u32, i32), usize, Position)> {
-    let passed = |due: Micros| frontiers.iter().all(|f| f.is_none_or(|f| due < f));
-    pending
-        .positions
+/// Takes what the next transaction commits: the cut at the least sink frontier (everything,
+/// once every sink is done), its updates, the sources' statements for it, and the dead letters.
+fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &Progress) -> Batch {
+    let dead = std::mem::take(&mut pending.dead);
+    let cut = frontiers
         .iter()
-        .filter_map(|(&key, reports)| {
-            let n = reports.partition_point(|p| passed(p.max_due));
-            (n > 0).then(|| (key, n, reports[n - 1]))
+        .flatten()
+        .min()
+        .copied()
+        .unwrap_or(Micros::MAX);
+    if cut <= progress.frontier {
+        return Batch {
+            tables: Tables::default(),
+            dead,
+            positions: Vec::new(),
+            frontier: None,
+        };
+    }
+    let later = match cut {
+        Micros::MAX => BTreeMap::new(),
+        cut => pending.updates.split_off(&cut),
+    };
+    let mut tables = Tables::default();
+    for batches in std::mem::replace(&mut pending.updates, later).into_values() {
+        tables.extend(batches.into_iter().flatten());
+    }
+    let positions = pending
+        .cuts
+        .values_mut()
+        .filter_map(|stated| {
+            while stated.front().is_some_and(|p| p.cut.frontier < cut) {
+                stated.pop_front();
+            }
+            stated.front().copied()
         })
-        .collect()
+        .collect();
+    Batch {
+        tables,
+        dead,
+        positions,
+        frontier: Some(cut),
+    }
 }
 
-/// Commits, and while PostgreSQL is unreachable keeps trying with capped exponential backoff.
-/// Meanwhile nothing is received, so the workers block on the full channel and the sources
-/// stop reading: an outage holds the input instead of buffering it. A stop requested during
-/// an outage ends the run with the error, and what was not committed is read again next time.
+/// Commits the next batch, and while PostgreSQL is unreachable keeps trying with capped
+/// exponential backoff. Meanwhile nothing is received, so the workers block on the full channel
+/// and the sources stop reading: an outage holds the input instead of buffering it. A stop
+/// requested during an outage ends the run with the error, and what was not committed is read
+/// again next time.
 async fn commit_retrying(
     client: &mut Client,
     config: &WriterConfig,
     pending: &mut Pending,
     frontiers: &[Option<Micros>],
+    progress: &mut Progress,
     stats: &Stats,
 ) -> Result<(), StoreError> {
+    let mut batch = prepare(pending, frontiers, progress);
+    if let Some(cut) = batch.frontier {
+        progress.reach = progress.reach.max(reach(&batch.tables));
+        let stored = match cut {
+            Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
+            cut => cut,
+        };
+        batch.frontier = Some(stored.max(progress.frontier));
+        for p in &mut batch.positions {
+            p.cut = PartitionCut {
+                frontier: stored,
+                ..p.at(cut)
+            };
+        }
+    }
+    if batch.tables.is_empty() && batch.dead.is_empty() && batch.positions.is_empty() {
+        return Ok(());
+    }
     let mut delay = RETRY_FIRST;
     let mut attempt = 0u32;
     loop {
-        let error = match commit(client, config, pending, frontiers, stats).await {
+        let error = match write(client, config, &batch).await {
             Ok(()) => {
                 if attempt > 0 {
                     tracing::info!(attempts = attempt, "postgres is back; committed");
                 }
-                return Ok(());
+                break;
             }
             Err(error) if error.is_transient() && !config.shutdown.load(Ordering::Relaxed) => error,
             Err(error) => return Err(error),
@@ -169,32 +268,93 @@ async fn commit_retrying(
             Err(error) => return Err(error),
         }
     }
+
+    if let Some(frontier) = batch.frontier {
+        progress.frontier = frontier;
+    }
+    if !progress.committed {
+        progress.committed = true;
+        let ms = config.started.elapsed().as_millis() as u64;
+        tracing::info!(
+            since_start_ms = ms,
+            frontier = progress.frontier,
+            "first commit"
+        );
+    }
+    mirror_to_group(config, &batch.positions);
+    stats
+        .ticks
+        .fetch_add(batch.tables.ticks.len() as u64, Ordering::Relaxed);
+    stats
+        .dead_letters
+        .fetch_add(batch.dead.len() as u64, Ordering::Relaxed);
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        rows = batch.tables.len(),
+        dead = batch.dead.len(),
+        positions = batch.positions.len(),
+        frontier = progress.frontier,
+        "committed"
+    );
+    Ok(())
+}
+
+/// Past every window end and processing time in `tables`.
+fn reach(tables: &Tables) -> Micros {
+    let windows = tables.windows.keys().map(|k| k.start + k.width);
+    let pairs = tables.pairs.values().map(|p| p.last.tick.due + 1);
+    windows.chain(pairs).max().unwrap_or(0)
+}
+
+/// Commits the positions to the Kafka consumer group, so lag tools see the pipeline. They are
+/// never read back: the stored cut is the truth.
+fn mirror_to_group(config: &WriterConfig, positions: &[Position]) {
+    let Some(group) = config.group.as_ref().filter(|_| !positions.is_empty()) else {
+        return;
+    };
+    let mut tpl = TopicPartitionList::new();
+    for p in positions {
+        let topic = config
+            .topics
+            .get(p.topic as usize)
+            .map_or("", String::as_str);
+        if tpl
+            .add_partition_offset(topic, p.partition, Offset::Offset(p.cut.next_offset))
+            .is_err()
+        {
+            return;
+        }
+    }
+    if let Err(error) = group.commit(&tpl, CommitMode::Async) {
+        tracing::debug!(%error, "mirroring positions to the consumer group");
+    }
 }
 
 /// The staging tables of a connection (temporary: each new connection needs its own).
 async fn create_stages(client: &Client) -> Result<(), StoreError> {
-    for table in [&TICKS, &PAIRS, &WINDOWS, &DEAD_LETTERS, &POSITIONS] {
+    for table in [
+        &TICKS,
+        &PAIRS,
+        &WINDOWS,
+        &DEAD_LETTERS,
+        &POSITIONS,
+        &HISTORY,
+    ] {
         table.create_stage(client).await?;
     }
     Ok(())
 }
 
-async fn commit(
+/// Writes one batch in one transaction.
+async fn write(
     client: &mut Client,
     config: &WriterConfig,
-    pending: &mut Pending,
-    frontiers: &[Option<Micros>],
-    stats: &Stats,
+    batch: &Batch,
 ) -> Result<(), StoreError> {
-    let covered = committable(pending, frontiers);
-    let positions: Vec<Position> = covered.iter().map(|&(_, _, p)| p).collect();
-    if pending.tables.is_empty() && pending.dead.is_empty() && positions.is_empty() {
-        return Ok(());
-    }
     let now = Utc::now();
     let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
     let tx = client.transaction().await?;
-    let tables = &pending.tables;
+    let tables = &batch.tables;
     let ticks: Vec<TickValues> = tables
         .ticks
         .values()
@@ -234,7 +394,7 @@ async fn commit(
                 .collect::<Vec<_>>(),
         )
         .await?;
-    let dead: Vec<DeadValues> = pending
+    let dead: Vec<DeadValues> = batch
         .dead
         .iter()
         .map(|d| DeadValues::new(topic(d.origin.topic), d, &now))
@@ -245,36 +405,80 @@ async fn commit(
             &dead.iter().map(DeadValues::columns).collect::<Vec<_>>(),
         )
         .await?;
-    let places: Vec<(&str, i32, i64)> = positions
+    if let Some(frontier) = batch.frontier {
+        write_state(&tx, config, batch, frontier, &now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The resumable part of a cut: positions, rolling-history segments (and the expiry of those
+/// no longer kept) and the pipeline's frontier.
+async fn write_state(
+    tx: &tokio_postgres::Transaction<'_>,
+    config: &WriterConfig,
+    batch: &Batch,
+    frontier: Micros,
+    now: &chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
+    let stored_at = timestamp(frontier);
+    let places: Vec<(&str, &Position)> = batch
+        .positions
         .iter()
-        .map(|p| (topic(p.topic), p.partition, p.next_offset))
+        .map(|p| (topic(p.topic), p))
         .collect();
     let rows: Vec<Vec<&(dyn ToSql + Sync)>> = places
         .iter()
-        .map(|(t, p, n)| vec![&config.pipeline as &(dyn ToSql + Sync), t, p, n, &now])
+        .map(|(t, p)| {
+            vec![
+                &config.pipeline as &(dyn ToSql + Sync),
+                t,
+                &p.partition,
+                &p.cut.next_offset,
+                &p.cut.read_to,
+                &stored_at,
+                now,
+            ]
+        })
         .collect();
-    POSITIONS.write(&tx, &rows).await?;
-    tx.commit().await?;
-    for (key, n, _) in covered {
-        if let Some(reports) = pending.positions.get_mut(&key) {
-            reports.drain(..n);
-        }
-    }
+    POSITIONS.write(tx, &rows).await?;
 
-    stats
-        .ticks
-        .fetch_add(pending.tables.ticks.len() as u64, Ordering::Relaxed);
-    stats
-        .dead_letters
-        .fetch_add(pending.dead.len() as u64, Ordering::Relaxed);
-    stats.commits.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(
-        rows = pending.tables.len(),
-        dead = pending.dead.len(),
-        positions = positions.len(),
-        "committed"
-    );
-    pending.tables = Tables::default();
-    pending.dead.clear();
+    let segment = frontier as i64;
+    let segments: Vec<(&String, chrono::DateTime<Utc>, Vec<u8>)> = batch
+        .tables
+        .history
+        .iter()
+        .filter_map(|(pair, h)| {
+            let newest = h.entries.iter().map(|&(t, _)| t).max()?;
+            Some((pair, timestamp(newest), history::encode(&h.entries)))
+        })
+        .collect();
+    let rows: Vec<Vec<&(dyn ToSql + Sync)>> = segments
+        .iter()
+        .map(|(pair, newest, bytes)| vec![*pair as &(dyn ToSql + Sync), &segment, newest, bytes])
+        .collect();
+    HISTORY.write(tx, &rows).await?;
+    let (pairs, keep_after): (Vec<&str>, Vec<chrono::DateTime<Utc>>) = batch
+        .tables
+        .history
+        .iter()
+        .map(|(pair, h)| (pair.as_str(), timestamp(h.keep_after)))
+        .unzip();
+    if !pairs.is_empty() {
+        tx.execute(
+            "DELETE FROM rolling_history h USING unnest($1::text[], $2::timestamptz[]) AS k(pair, keep_after)
+             WHERE h.pair = k.pair AND h.max_ts <= k.keep_after",
+            &[&pairs, &keep_after],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO pipeline_state (pipeline, frontier, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (singleton) DO UPDATE
+         SET pipeline = EXCLUDED.pipeline, frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
+        &[&config.pipeline, &stored_at, now],
+    )
+    .await?;
     Ok(())
 }
