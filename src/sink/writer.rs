@@ -99,7 +99,7 @@ struct Progress {
     /// Past every window end and processing time committed: where the frontier goes when the
     /// input is exhausted and every window is final.
     reach: Micros,
-    /// Whether a commit succeeded yet.
+    /// Whether a commit moved the stored cut yet.
     committed: bool,
 }
 
@@ -271,15 +271,11 @@ async fn commit_retrying(
 
     if let Some(frontier) = batch.frontier {
         progress.frontier = frontier;
-    }
-    if !progress.committed {
-        progress.committed = true;
-        let ms = config.started.elapsed().as_millis() as u64;
-        tracing::info!(
-            since_start_ms = ms,
-            frontier = progress.frontier,
-            "first commit"
-        );
+        if !progress.committed {
+            progress.committed = true;
+            let ms = config.started.elapsed().as_millis() as u64;
+            tracing::info!(since_start_ms = ms, frontier, "first commit of results");
+        }
     }
     mirror_to_group(config, &batch.positions);
     stats
