@@ -133,3 +133,86 @@ fn from_offset_and_from_timestamp_read_exactly_their_range() {
         "--from timestamp: reads what was stored after it"
     );
 }
+
+/// A schema holds one pipeline's state. A replay under another `--group` is refused (exit 2,
+/// one line naming the owner); with `--force` it continues from that state, so the cumulative
+/// figures go on from the stored ones. The same pipeline replaying a range it already holds
+/// changes nothing: the stored cut covers it.
+#[test]
+fn a_schema_holding_another_pipelines_state_is_refused_without_force() {
+    let broker = Broker::start();
+    let (_, until) = simulate(
+        &broker,
+        "owned",
+        &[
+            "--batch-size",
+            "1",
+            "--count",
+            "500",
+            "--start-time",
+            "2026-11-21T10:00:00Z",
+        ],
+    );
+    let until = format!("offset:{until}");
+    let schema = Schema::fresh("owned");
+    let url = support::postgres_url();
+    let replay_as = |group: &str, extra: &[&str]| {
+        let mut args = vec![
+            "replay",
+            "--brokers",
+            &broker.address,
+            "--topic",
+            "owned",
+            "--group",
+            group,
+            "--postgres",
+            &url,
+            "--schema",
+            "owned",
+            "--from",
+            "earliest",
+            "--until",
+            &until,
+        ];
+        args.extend_from_slice(extra);
+        support::tickflow(&args)
+    };
+    let counts = || schema.count("SELECT sum(tick_count)::bigint FROM pair_metrics");
+
+    assert!(replay_as("first", &[]).status.success());
+    let once = counts();
+    assert!(once > 0);
+    assert!(replay_as("first", &[]).status.success());
+    assert_eq!(
+        counts(),
+        once,
+        "the same pipeline's range again changes nothing"
+    );
+
+    let refused = replay_as("second", &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("holds the state of pipeline first") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(counts(), once, "a refused replay writes nothing");
+
+    let forced = replay_as("second", &["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(
+        counts(),
+        2 * once,
+        "--force continues the counts from the stored state"
+    );
+    assert_eq!(
+        schema.count("SELECT count(*) FROM pipeline_state WHERE pipeline = 'second'"),
+        1,
+        "the schema now holds the second pipeline's state"
+    );
+}
