@@ -17,17 +17,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{tickflow_ok, Broker, Schema};
-
-/// Rows of `table` in `a` and not in `b`, compared as JSON without the wall-clock column.
-fn missing(a: &Schema, b: &Schema, table: &str, clock: &str) -> i64 {
-    a.count(&format!(
-        "SELECT count(*) FROM (SELECT to_jsonb(t) - '{clock}' FROM {a}.{table} t
-                              EXCEPT ALL SELECT to_jsonb(t) - '{clock}' FROM {b}.{table} t) d",
-        a = a.name,
-        b = b.name
-    ))
-}
+use support::{assert_same_tables, tickflow_ok, ticks_stored, Broker, Schema};
 
 /// The metrics flags of both pipelines: a short rolling window, so its stored history matters.
 const METRICS: &[&str] = &[
@@ -45,18 +35,6 @@ const METRICS: &[&str] = &[
     "20ms",
 ];
 
-/// Ticks committed so far (0 before the tables exist).
-fn ticks_stored(schema: &Schema) -> i64 {
-    let exists = format!(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = '{}' AND tablename = 'ticks'",
-        schema.name
-    );
-    match schema.count(&exists) {
-        0 => 0,
-        _ => schema.count("SELECT count(*) FROM ticks"),
-    }
-}
-
 /// The writer's `first commit … since_start_ms=N` log line, colours stripped.
 fn first_commit_ms(log: &str) -> Option<u64> {
     let line = log
@@ -68,25 +46,6 @@ fn first_commit_ms(log: &str) -> Option<u64> {
         .collect();
     let rest = plain.split("since_start_ms=").nth(1)?;
     rest.split_whitespace().next()?.parse().ok()
-}
-
-fn assert_same_tables(a: &Schema, b: &Schema) {
-    for (table, clock) in [
-        ("ticks", "-"),
-        ("pair_metrics", "updated_at"),
-        ("window_aggregates", "updated_at"),
-        ("dead_letters", "received_at"),
-    ] {
-        let rows = a.count(&format!("SELECT count(*) FROM {table}"));
-        assert!(rows > 0, "{table} is empty");
-        assert_eq!(
-            (missing(a, b, table, clock), missing(b, a, table, clock)),
-            (0, 0),
-            "{table}: rows differ between {} and {}",
-            a.name,
-            b.name
-        );
-    }
 }
 
 #[test]

@@ -302,3 +302,45 @@ pub fn offsets(ends: &BTreeMap<i32, i64>) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// Rows of `table` in `a` and not in `b`, compared as JSON without the wall-clock column.
+fn missing(a: &Schema, b: &Schema, table: &str, clock: &str) -> i64 {
+    a.count(&format!(
+        "SELECT count(*) FROM (SELECT to_jsonb(t) - '{clock}' FROM {a}.{table} t
+                              EXCEPT ALL SELECT to_jsonb(t) - '{clock}' FROM {b}.{table} t) d",
+        a = a.name,
+        b = b.name
+    ))
+}
+
+/// Ticks committed so far (0 before the tables exist).
+pub fn ticks_stored(schema: &Schema) -> i64 {
+    let exists = format!(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = '{}' AND tablename = 'ticks'",
+        schema.name
+    );
+    match schema.count(&exists) {
+        0 => 0,
+        _ => schema.count("SELECT count(*) FROM ticks"),
+    }
+}
+
+/// Every result table of `a` equals `b`'s row for row, wall-clock columns aside.
+pub fn assert_same_tables(a: &Schema, b: &Schema) {
+    for (table, clock) in [
+        ("ticks", "-"),
+        ("pair_metrics", "updated_at"),
+        ("window_aggregates", "updated_at"),
+        ("dead_letters", "received_at"),
+    ] {
+        let rows = a.count(&format!("SELECT count(*) FROM {table}"));
+        assert!(rows > 0, "{table} is empty");
+        assert_eq!(
+            (missing(a, b, table, clock), missing(b, a, table, clock)),
+            (0, 0),
+            "{table}: rows differ between {} and {}",
+            a.name,
+            b.name
+        );
+    }
+}
