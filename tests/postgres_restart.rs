@@ -70,7 +70,7 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
     let broker = Broker::start();
     let url = support::postgres_url();
     let schema = Schema::fresh("db_restart");
-    let mut producer = Command::new(env!("CARGO_BIN_EXE_tickflow"))
+    let producer = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(["simulate", "--brokers", &broker.address, "--topic", "pgr"])
         .args(["--count", "180000", "--rate", "4000", "--partitions", "4"])
         .args(["--disorder", "50ms", "--invalid", "0.002", "--seed", "3"])
