@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{assert_same_tables, tickflow_ok, ticks_stored, Broker, Schema};
+use support::{
+    assert_finish_equals_replay, assert_same_tables, pipeline, spawn_logged, tickflow_args_ok,
+    ticks_stored, Broker, Schema,
+};
 
 /// The metrics flags of both pipelines: a short rolling window, so its stored history matters.
 const METRICS: &[&str] = &[
@@ -51,7 +54,6 @@ fn first_commit_ms(log: &str) -> Option<u64> {
 #[test]
 fn sigkill_and_restart_equals_an_uninterrupted_run() {
     let broker = Broker::start();
-    let url = support::postgres_url();
     let producer = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(["simulate", "--brokers", &broker.address, "--topic", "kill"])
         .args(["--count", "40000", "--rate", "4000", "--partitions", "8"])
@@ -65,26 +67,14 @@ fn sigkill_and_restart_equals_an_uninterrupted_run() {
         .spawn()
         .expect("starting the simulator");
 
-    let args = |verb: &str, schema: &Schema, rest: &[&str]| -> Vec<String> {
-        let common = [
+    let args = |verb: &str, schema: &Schema, rest: &[&str]| {
+        pipeline(
             verb,
-            "--brokers",
             &broker.address,
-            "--topic",
             "kill",
-            "--group",
-            &schema.name,
-            "--postgres",
-            &url,
-            "--schema",
-            &schema.name,
-        ];
-        common
-            .iter()
-            .chain(METRICS)
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
+            schema,
+            &[METRICS, rest].concat(),
+        )
     };
 
     let killed = Schema::fresh("kill_restarted");
@@ -111,13 +101,7 @@ fn sigkill_and_restart_equals_an_uninterrupted_run() {
             &["--from", "committed", "--workers", workers],
         );
         let log = std::env::temp_dir().join(format!("tickflow-kill-{attempt}.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tickflow"))
-            .args(&run)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("starting tickflow run");
+        let mut child = spawn_logged(&run, &log);
         // Kill only once this run has committed something of its own, at a random moment
         // after that, so every run moves the stored cut and the kill interrupts real work.
         let started = Instant::now();
@@ -148,33 +132,18 @@ fn sigkill_and_restart_equals_an_uninterrupted_run() {
         support::offsets(&support::end_offsets(&produced))
     );
 
-    let finish = args("run", &killed, &["--from", "committed", "--until", &until]);
-    tickflow_ok(&finish.iter().map(String::as_str).collect::<Vec<_>>());
-
-    let reference = Schema::fresh("kill_reference");
-    let replay = args(
-        "replay",
-        &reference,
-        &["--from", "earliest", "--until", &until],
-    );
-    tickflow_ok(&replay.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(
-        reference.count("SELECT count(*) FROM ticks WHERE is_late"),
-        0,
-        "disorder within the lateness: the output is a pure function of the topic"
-    );
+    let reference = assert_finish_equals_replay(&args, &killed, &until);
     assert_eq!(
         reference
             .count("SELECT (SELECT count(*) FROM ticks) + (SELECT count(*) FROM dead_letters)"),
         40000
     );
-    assert_same_tables(&reference, &killed);
 
     let again = args(
         "run",
         &killed,
         &["--from", "earliest", "--until", &until, "--workers", "1"],
     );
-    tickflow_ok(&again.iter().map(String::as_str).collect::<Vec<_>>());
+    tickflow_args_ok(&again);
     assert_same_tables(&reference, &killed);
 }

@@ -15,7 +15,9 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{assert_same_tables, tickflow_ok, ticks_stored, wait_for, Broker, Schema};
+use support::{
+    assert_finish_equals_replay, pipeline, spawn_logged, ticks_stored, wait_for, Broker, Schema,
+};
 
 /// The local cluster, started again when dropped.
 struct Cluster {
@@ -68,7 +70,6 @@ fn rss_mib(pid: u32) -> u64 {
 #[test]
 fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
     let broker = Broker::start();
-    let url = support::postgres_url();
     let schema = Schema::fresh("db_restart");
     let producer = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(["simulate", "--brokers", &broker.address, "--topic", "pgr"])
@@ -80,19 +81,8 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("starting the simulator");
-    let args = |verb: &str, schema: &Schema, rest: &[&str]| -> Vec<String> {
-        let common = [
-            verb,
-            "--brokers",
-            &broker.address,
-            "--topic",
-            "pgr",
-            "--group",
-            &schema.name,
-            "--postgres",
-            &url,
-            "--schema",
-            &schema.name,
+    let args = |verb: &str, schema: &Schema, rest: &[&str]| {
+        let tuning = [
             "--lateness",
             "200ms",
             "--idle-timeout",
@@ -100,16 +90,16 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
             "--workers",
             "2",
         ];
-        common.iter().chain(rest).map(|s| s.to_string()).collect()
+        pipeline(
+            verb,
+            &broker.address,
+            "pgr",
+            schema,
+            &[&tuning[..], rest].concat(),
+        )
     };
     let log = std::env::temp_dir().join("tickflow-postgres-restart.log");
-    let mut run = Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args(args("run", &schema, &["--from", "earliest"]))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("starting tickflow run");
+    let mut run = spawn_logged(&args("run", &schema, &["--from", "earliest"]), &log);
 
     wait_for(Duration::from_secs(60), "the run committing", || {
         assert!(run.try_wait().expect("status").is_none(), "the run exited");
@@ -161,26 +151,5 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
         "offset:{}",
         support::offsets(&support::end_offsets(&produced))
     );
-    tickflow_ok(
-        &args("run", &schema, &["--from", "committed", "--until", &until])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let reference = Schema::fresh("db_restart_reference");
-    tickflow_ok(
-        &args(
-            "replay",
-            &reference,
-            &["--from", "earliest", "--until", &until],
-        )
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>(),
-    );
-    assert_eq!(
-        reference.count("SELECT count(*) FROM ticks WHERE is_late"),
-        0
-    );
-    assert_same_tables(&reference, &schema);
+    assert_finish_equals_replay(&args, &schema, &until);
 }

@@ -22,12 +22,26 @@ pub struct Broker {
 impl Broker {
     /// Starts tansu (`$TANSU`, else `tansu` on PATH) on a free loopback port.
     pub fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let url = format!("tcp://{address}");
+        let port = free_port();
+        Broker::launch(port, &format!("127.0.0.1:{port}"))
+    }
+
+    /// A broker that clients reach only through a [`Proxy`], which can cut it off: tansu
+    /// advertises the proxy's address, so every connection, bootstrap or not, goes through it.
+    pub fn behind_proxy() -> (Broker, Proxy) {
+        let port = free_port();
+        let proxy = Proxy::start(&format!("127.0.0.1:{port}"));
+        let broker = Broker::launch(port, &proxy.address);
+        (broker, proxy)
+    }
+
+    /// tansu listening on `port` and advertising `address`, which clients are given.
+    fn launch(port: u16, address: &str) -> Broker {
+        let (listener, url) = (
+            format!("tcp://127.0.0.1:{port}"),
+            format!("tcp://{address}"),
+        );
+        let address = address.to_owned();
         let tansu = std::env::var_os("TANSU")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("tansu"));
@@ -37,7 +51,7 @@ impl Broker {
                 "--storage-engine",
                 "memory://tansu/",
                 "--listener-url",
-                &url,
+                &listener,
                 "--advertised-listener-url",
                 &url,
             ])
@@ -63,6 +77,13 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
@@ -200,6 +221,48 @@ pub fn end_offsets(produced: &serde_json::Value) -> BTreeMap<i32, i64> {
         .collect()
 }
 
+/// The arguments of `tickflow VERB` for the pipeline named after `schema` (its `--group` and
+/// its `--schema`) on `topic`, then `rest`.
+pub fn pipeline(
+    verb: &str,
+    broker: &str,
+    topic: &str,
+    schema: &Schema,
+    rest: &[&str],
+) -> Vec<String> {
+    let url = postgres_url();
+    let head = [
+        verb,
+        "--brokers",
+        broker,
+        "--topic",
+        topic,
+        "--group",
+        &schema.name,
+        "--postgres",
+        &url,
+        "--schema",
+        &schema.name,
+    ];
+    head.iter().chain(rest).map(|s| s.to_string()).collect()
+}
+
+/// Runs `tickflow` with `args` in the background, logging at `info` into `log`.
+pub fn spawn_logged(args: &[String], log: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tickflow"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("starting tickflow")
+}
+
+/// Runs `tickflow` with `args` (as [`pipeline`] gives them) and asserts it exits 0.
+pub fn tickflow_args_ok(args: &[String]) -> String {
+    tickflow_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 /// `tickflow replay` of `topic` into `schema` (its own pipeline); returns the JSON summary.
 pub fn replay(
     broker: &Broker,
@@ -209,26 +272,14 @@ pub fn replay(
     until: &str,
     extra: &[&str],
 ) -> serde_json::Value {
-    let url = postgres_url();
-    let mut args = vec![
+    let rest = [&["--from", from, "--until", until][..], extra].concat();
+    last_json(&tickflow_args_ok(&pipeline(
         "replay",
-        "--brokers",
         &broker.address,
-        "--topic",
         topic,
-        "--group",
-        &schema.name,
-        "--postgres",
-        &url,
-        "--schema",
-        &schema.name,
-        "--from",
-        from,
-        "--until",
-        until,
-    ];
-    args.extend_from_slice(extra);
-    last_json(&tickflow_ok(&args))
+        schema,
+        &rest,
+    )))
 }
 
 /// A loopback TCP proxy that can cut a service off: `cut` closes every connection through it
@@ -343,4 +394,30 @@ pub fn assert_same_tables(a: &Schema, b: &Schema) {
             b.name
         );
     }
+}
+
+/// Builds a pipeline's arguments from a verb, its schema and more flags (see [`pipeline`]).
+pub type Args<'a> = &'a dyn Fn(&str, &Schema, &[&str]) -> Vec<String>;
+
+/// Finishes `schema`'s pipeline up to `until` from its stored cut, replays the same range into a
+/// fresh reference schema, and asserts every table equal. Returns the reference.
+pub fn assert_finish_equals_replay(args: Args, schema: &Schema, until: &str) -> Schema {
+    tickflow_args_ok(&args(
+        "run",
+        schema,
+        &["--from", "committed", "--until", until],
+    ));
+    let reference = Schema::fresh(&format!("{}_reference", schema.name));
+    tickflow_args_ok(&args(
+        "replay",
+        &reference,
+        &["--from", "earliest", "--until", until],
+    ));
+    assert_eq!(
+        reference.count("SELECT count(*) FROM ticks WHERE is_late"),
+        0,
+        "disorder within the lateness: the output is a pure function of the topic"
+    );
+    assert_same_tables(&reference, schema);
+    reference
 }
