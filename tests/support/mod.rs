@@ -12,18 +12,28 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{NoTls, Row};
 
-/// A tansu broker with in-memory storage, stopped on drop.
+/// A tansu broker on a loopback port, stopped on drop.
 pub struct Broker {
     child: Child,
-    /// `127.0.0.1:PORT`.
+    /// What clients are given: `127.0.0.1:PORT`, of tansu or of a proxy in front of it.
     pub address: String,
+    port: u16,
+    /// `--storage-engine`, and the directory tansu runs in (where SQLite storage lives).
+    storage: &'static str,
+    dir: PathBuf,
 }
 
 impl Broker {
-    /// Starts tansu (`$TANSU`, else `tansu` on PATH) on a free loopback port.
+    /// Starts tansu (`$TANSU`, else `tansu` on PATH) on a free loopback port, with its log in
+    /// memory.
     pub fn start() -> Broker {
         let port = free_port();
-        Broker::launch(port, &format!("127.0.0.1:{port}"))
+        Broker::launch(
+            port,
+            format!("127.0.0.1:{port}"),
+            MEMORY,
+            std::env::temp_dir(),
+        )
     }
 
     /// A broker that clients reach only through a [`Proxy`], which can cut it off: tansu
@@ -31,45 +41,94 @@ impl Broker {
     pub fn behind_proxy() -> (Broker, Proxy) {
         let port = free_port();
         let proxy = Proxy::start(&format!("127.0.0.1:{port}"));
-        let broker = Broker::launch(port, &proxy.address);
+        let broker = Broker::launch(port, proxy.address.clone(), MEMORY, std::env::temp_dir());
         (broker, proxy)
     }
 
-    /// tansu listening on `port` and advertising `address`, which clients are given.
-    fn launch(port: u16, address: &str) -> Broker {
-        let (listener, url) = (
-            format!("tcp://127.0.0.1:{port}"),
-            format!("tcp://{address}"),
-        );
-        let address = address.to_owned();
-        let tansu = std::env::var_os("TANSU")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("tansu"));
-        let child = Command::new(&tansu)
-            .args([
-                "broker",
-                "--storage-engine",
-                "memory://tansu/",
-                "--listener-url",
-                &listener,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "starting {} (run the tests through scripts/test.sh): {e}",
-                    tansu.display()
-                )
-            });
-        let broker = Broker { child, address };
+    /// A broker that keeps its log on disk (SQLite, in a fresh directory named after `name`),
+    /// so that it can be restarted.
+    pub fn persistent(name: &str) -> Broker {
+        let dir = std::env::temp_dir().join(format!("tickflow-tansu-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for tansu");
+        let port = free_port();
+        Broker::launch(port, format!("127.0.0.1:{port}"), "sqlite://tansu.db", dir)
+    }
+
+    /// Stops tansu (SIGTERM) and starts it again on the same port and storage. Sockets of the
+    /// old process can hold the port for a moment, so a start that fails is tried again.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.child = tansu(self.port, &self.address, self.storage, &self.dir);
+            let up = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < up && self.child.try_wait().ok().flatten().is_none() {
+                if TcpStream::connect(&self.address).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            self.stop();
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not come back on {}",
+                self.address
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn launch(port: u16, address: String, storage: &'static str, dir: PathBuf) -> Broker {
+        let child = tansu(port, &address, storage, &dir);
+        let broker = Broker {
+            child,
+            address,
+            port,
+            storage,
+            dir,
+        };
         wait_for(Duration::from_secs(20), "tansu to listen", || {
             TcpStream::connect(&broker.address).is_ok()
         });
         broker
     }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && self.child.try_wait().ok().flatten().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MEMORY: &str = "memory://tansu/";
+
+/// Starts tansu (`$TANSU`, else `tansu` on PATH) listening on `port`, advertising `address`,
+/// with `storage`, in `dir`.
+fn tansu(port: u16, address: &str, storage: &str, dir: &std::path::Path) -> Child {
+    let tansu = std::env::var_os("TANSU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("tansu"));
+    Command::new(&tansu)
+        .args(["broker", "--storage-engine", storage])
+        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--advertised-listener-url", &format!("tcp://{address}")])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "starting {} (run the tests through scripts/test.sh): {e}",
+                tansu.display()
+            )
+        })
 }
 
 impl Drop for Broker {
