@@ -1,4 +1,5 @@
-//! The pure dataflow in memory: pre-encoded quotes in, tables out, on 1 and 2 workers.
+//! The pure dataflow in memory: pre-encoded quotes in, updates counted out, on 1, 2 and 4
+//! workers.
 //! Parsing is included; Kafka and Postgres are not (`tickflow bench` measures those).
 //!
 //! `cargo bench --bench dataflow`
@@ -6,7 +7,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tickflow_dataflows::memory::{run, MemorySource};
+use tickflow_dataflows::memory::{count, MemorySource};
 use tickflow_dataflows::{decode, LatePolicy, MetricsConfig, Origin};
 
 const MESSAGES: usize = 200_000;
@@ -49,7 +50,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decode", |b| {
         b.iter(|| input.iter().filter(|(_, v)| decode(v).is_ok()).count())
     });
-    for workers in [1, 2] {
+    for workers in [1, 2, 4] {
         group.bench_with_input(
             BenchmarkId::new("graph", workers),
             &workers,
@@ -60,9 +61,7 @@ fn bench(c: &mut Criterion) {
                         late: LatePolicy::Update,
                         batch: 1024,
                     };
-                    run(input.clone(), MetricsConfig::default(), source, workers)
-                        .tables
-                        .len()
+                    count(input.clone(), MetricsConfig::default(), source, workers)
                 })
             },
         );

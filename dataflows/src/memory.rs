@@ -52,7 +52,49 @@ pub fn run(
     source: MemorySource,
     workers: usize,
 ) -> Outcome {
+    let collect = |batch: &mut Vec<Update>, all: &mut Vec<Update>| all.append(batch);
+    let mut outcome = Outcome::default();
+    for (updates, dead) in execute(messages, metrics, source, workers, collect) {
+        outcome.tables.extend(updates);
+        outcome.dead.extend(dead);
+    }
+    outcome.dead.sort_by_key(|(origin, _)| *origin);
+    outcome
+}
+
+/// Runs the graph like [`run`] and only counts the updates it emits: what a benchmark of the
+/// graph itself measures.
+pub fn count(
+    messages: Vec<(Origin, Vec<u8>)>,
+    metrics: MetricsConfig,
+    source: MemorySource,
+    workers: usize,
+) -> usize {
+    let tally = |batch: &mut Vec<Update>, n: &mut usize| {
+        *n += batch.len();
+        batch.clear();
+    };
+    execute(messages, metrics, source, workers, tally)
+        .into_iter()
+        .map(|(n, _)| n)
+        .sum()
+}
+
+/// The graph on `workers` threads; each worker hands every output batch to `take`, which keeps
+/// what it needs in the worker's `T`. Returns each worker's `T` and dead letters.
+fn execute<T, F>(
+    messages: Vec<(Origin, Vec<u8>)>,
+    metrics: MetricsConfig,
+    source: MemorySource,
+    workers: usize,
+    take: F,
+) -> Vec<(T, Vec<(Origin, Rejection)>)>
+where
+    T: Default + Send + 'static,
+    F: Fn(&mut Vec<Update>, &mut T) + Send + Sync + 'static,
+{
     let messages = Arc::new(messages);
+    let take = Arc::new(take);
     let guards = timely::execute(timely::Config::process(workers.max(1)), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
         let mut partitions: Vec<(PartitionKey, Vec<usize>)> = Vec::new();
@@ -69,15 +111,15 @@ pub fn run(
 
         let mut input = InputHandleVec::<Micros, Tick>::new();
         let probe = ProbeHandle::new();
-        let updates: Rc<RefCell<Vec<Update>>> = Rc::default();
-        let sink = Rc::clone(&updates);
+        let kept: Rc<RefCell<T>> = Rc::default();
+        let (sink, take) = (Rc::clone(&kept), Arc::clone(&take));
         worker.dataflow(|scope| {
             input
                 .to_stream(scope)
                 .quote_metrics(metrics.clone())
                 .probe_with(&probe)
                 .sink(Pipeline, "Collect", move |(input, _frontier)| {
-                    input.for_each(|_time, data| sink.borrow_mut().append(data));
+                    input.for_each(|_time, data| take(data, &mut sink.borrow_mut()));
                 });
         });
 
@@ -118,16 +160,10 @@ pub fn run(
         while !probe.done() {
             worker.step();
         }
-        let updates = updates.take();
-        (updates, dead)
+        (kept.take(), dead)
     });
-
-    let mut outcome = Outcome::default();
-    let Ok(guards) = guards else { return outcome };
-    for (updates, dead) in guards.join().into_iter().flatten() {
-        outcome.tables.extend(updates);
-        outcome.dead.extend(dead);
+    match guards {
+        Ok(guards) => guards.join().into_iter().flatten().collect(),
+        Err(_) => Vec::new(),
     }
-    outcome.dead.sort_by_key(|(origin, _)| *origin);
-    outcome
 }
