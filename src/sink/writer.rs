@@ -88,7 +88,7 @@ struct Batch {
     tables: Tables,
     dead: Vec<DeadLetter>,
     positions: Vec<Position>,
-    /// The cut committed, when it moves the stored one.
+    /// The stored cut's frontier after this commit, when it moves.
     frontier: Option<Micros>,
 }
 
@@ -167,7 +167,9 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
 
 /// Takes what the next transaction commits: the cut at the least sink frontier (everything,
 /// once every sink is done), its updates, the sources' statements for it, and the dead letters.
-fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &Progress) -> Batch {
+/// A finished input is stored at the grid time past every window end and processing time
+/// committed, so every window is final and a later run's ticks for them are late.
+fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut Progress) -> Batch {
     let dead = std::mem::take(&mut pending.dead);
     let cut = frontiers
         .iter()
@@ -191,6 +193,13 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &Progr
     for batches in std::mem::replace(&mut pending.updates, later).into_values() {
         tables.extend(batches.into_iter().flatten());
     }
+    progress.reach = progress.reach.max(reach(&tables));
+    let stored = match cut {
+        Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
+        cut => cut,
+    }
+    .max(progress.frontier);
+    // Statements ending before the cut are spent; one ending at it serves no later cut either.
     let positions = pending
         .cuts
         .values_mut()
@@ -198,14 +207,24 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &Progr
             while stated.front().is_some_and(|p| p.cut.frontier < cut) {
                 stated.pop_front();
             }
-            stated.front().copied()
+            let p = match stated.front() {
+                Some(p) if p.cut.frontier == cut => stated.pop_front(),
+                front => front.copied(),
+            }?;
+            Some(Position {
+                cut: PartitionCut {
+                    frontier: stored,
+                    ..p.at(cut)
+                },
+                ..p
+            })
         })
         .collect();
     Batch {
         tables,
         dead,
         positions,
-        frontier: Some(cut),
+        frontier: Some(stored),
     }
 }
 
@@ -222,21 +241,7 @@ async fn commit_retrying(
     progress: &mut Progress,
     stats: &Stats,
 ) -> Result<(), StoreError> {
-    let mut batch = prepare(pending, frontiers, progress);
-    if let Some(cut) = batch.frontier {
-        progress.reach = progress.reach.max(reach(&batch.tables));
-        let stored = match cut {
-            Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
-            cut => cut,
-        };
-        batch.frontier = Some(stored.max(progress.frontier));
-        for p in &mut batch.positions {
-            p.cut = PartitionCut {
-                frontier: stored,
-                ..p.at(cut)
-            };
-        }
-    }
+    let batch = prepare(pending, frontiers, progress);
     if batch.tables.is_empty() && batch.dead.is_empty() && batch.positions.is_empty() {
         return Ok(());
     }
