@@ -9,6 +9,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use support::{simulate, Broker, Schema};
 
 /// (partition, offset) of every message a schema holds, as ticks or dead letters.
@@ -134,6 +136,35 @@ fn from_offset_and_from_timestamp_read_exactly_their_range() {
     );
 }
 
+/// The offsets Kafka holds for `group` on `topic`'s `partitions`.
+fn group_offsets<'a>(
+    broker: &Broker,
+    group: &str,
+    topic: &str,
+    partitions: impl Iterator<Item = &'a i32>,
+) -> BTreeMap<i32, i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .set("group.id", group)
+        .create()
+        .expect("a consumer");
+    let mut wanted = TopicPartitionList::new();
+    for &p in partitions {
+        wanted.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(wanted, Duration::from_secs(10))
+        .expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(n) => Some((e.partition(), n)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A schema holds one pipeline's state. A replay under another `--group` is refused (exit 2,
 /// one line naming the owner); with `--force` it continues from that state, so the cumulative
 /// figures go on from the stored ones. The same pipeline replaying a range it already holds
@@ -182,6 +213,16 @@ fn a_schema_holding_another_pipelines_state_is_refused_without_force() {
     assert!(replay_as("first", &[]).status.success());
     let once = counts();
     assert!(once > 0);
+    let stored: BTreeMap<i32, i64> = schema
+        .query("SELECT partition, next_offset FROM source_positions WHERE pipeline = 'first'")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        group_offsets(&broker, "first", "owned", stored.keys()),
+        stored,
+        "the positions are mirrored to the consumer group, for lag tools"
+    );
     assert!(replay_as("first", &[]).status.success());
     assert_eq!(
         counts(),
