@@ -261,6 +261,6 @@ pub fn timestamp(micros: Micros) -> DateTime<Utc> {
 }
 
 /// A Postgres timestamp to event time.
-pub fn micros(t: DateTime<Utc>) -> Micros {
+fn micros(t: DateTime<Utc>) -> Micros {
     t.timestamp_micros().max(0) as Micros
 }
