@@ -193,42 +193,58 @@ impl Fold {
         let mut deltas: OpenWindows = BTreeMap::new();
         for group in ticks.chunk_by(|a, b| a.quote.pair == b.quote.pair) {
             let pair = &group[0].quote.pair;
-            let state = self.pairs.entry(pair.clone()).or_default();
+            if !self.pairs.contains_key(pair) {
+                self.pairs.insert(pair.clone(), PairState::default());
+            }
+            let Some(state) = self.pairs.get_mut(pair) else {
+                continue;
+            };
+            // The window key each width used last: a pair's ticks in one cell mostly share
+            // their windows, so a key (and its `String`) is built once per window, not per tick.
+            let mut keys: Vec<Option<(Micros, Micros, String)>> = vec![None; config.windows.len()];
             let mut last = None;
             let mut entries = Vec::with_capacity(group.len());
             for tick in group {
                 let metrics = state.apply(tick, config.sma_ticks, config.rolling_window);
                 entries.push((tick.quote.ts, tick.quote.mid));
-                for &width in &config.windows {
+                for (&width, key) in config.windows.iter().zip(keys.iter_mut()) {
                     let end = window_start(tick.quote.ts, width) + width;
-                    let key = (end, width, pair.clone());
+                    let key = match key {
+                        Some(k) if k.0 == end => k,
+                        _ => {
+                            let fresh = (end, width, pair.clone());
+                            if end > closes_to {
+                                touched.insert(fresh.clone());
+                            }
+                            key.insert(fresh)
+                        }
+                    };
                     let target = if end <= at {
                         &mut deltas
                     } else {
                         &mut self.windows
                     };
-                    match target.get_mut(&key) {
+                    match target.get_mut(key) {
                         Some(agg) => agg.merge(&WindowAgg::of(tick)),
                         None => {
                             target.insert(key.clone(), WindowAgg::of(tick));
                         }
                     }
-                    if end > closes_to {
-                        touched.insert(key);
-                    }
                 }
-                let row = TickRow {
-                    tick: tick.clone(),
-                    metrics,
-                };
                 if config.emit_ticks {
-                    out.push(Update::Tick(row.clone()));
+                    out.push(Update::Tick(TickRow {
+                        tick: tick.clone(),
+                        metrics: metrics.clone(),
+                    }));
                 }
-                last = Some(row);
+                last = Some(metrics);
             }
-            if let (Some(last), Some(e)) = (last, state.extremes()) {
+            if let (Some(metrics), Some(e)) = (last, state.extremes()) {
                 out.push(Update::Pair(PairRow {
-                    last,
+                    last: TickRow {
+                        tick: group[group.len() - 1].clone(),
+                        metrics,
+                    },
                     tick_count: e.tick_count,
                     first_ts: e.first_ts,
                     last_ts: e.last_ts,
