@@ -8,40 +8,18 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tickflow_dataflows::memory::{count, MemorySource};
-use tickflow_dataflows::{decode, LatePolicy, MetricsConfig, Origin};
+use tickflow_dataflows::{decode, LatePolicy, MetricsConfig};
+
+#[path = "quotes.rs"]
+mod quotes;
+use quotes::quotes;
 
 const MESSAGES: usize = 200_000;
 const PAIRS: usize = 100;
 const PARTITIONS: i32 = 8;
 
-/// Quotes for `PAIRS` pairs spread over `PARTITIONS` partitions, 10 µs apart.
-fn messages() -> Vec<(Origin, Vec<u8>)> {
-    let mut offsets = vec![0i64; PARTITIONS as usize];
-    (0..MESSAGES)
-        .map(|i| {
-            let pair = i % PAIRS;
-            let partition = (pair as i32) % PARTITIONS;
-            let offset = offsets[partition as usize];
-            offsets[partition as usize] += 1;
-            let bid = 100 + (i * 7919) % 1000;
-            let value = format!(
-                r#"{{"pair":"P{pair}-USD","bid":"{bid}.25","ask":"{bid}.75","timestamp":{}}}"#,
-                1_763_700_000_000 + (i / 100) as u64
-            );
-            (
-                Origin {
-                    topic: 0,
-                    partition,
-                    offset,
-                },
-                value.into_bytes(),
-            )
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let input = messages();
+    let input = quotes(MESSAGES, PAIRS, PARTITIONS, 10);
     let mut group = c.benchmark_group("dataflow");
     group
         .sample_size(10)

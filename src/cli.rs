@@ -30,8 +30,13 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Everything in one process: embedded broker, simulator, pipeline into Postgres.
     Demo(DemoArgs),
+    /// End-to-end throughput and latency against a real broker and PostgreSQL.
+    Bench(BenchArgs),
     /// Create or upgrade the tables.
     Migrate(PostgresArgs),
+    /// Read a topic to given offsets and do nothing else: `bench`'s raw drain pass.
+    #[command(hide = true)]
+    Drain(DrainArgs),
 }
 
 /// Where the results go.
@@ -177,6 +182,106 @@ pub struct DemoArgs {
     /// The feed.
     #[command(flatten)]
     pub feed: FeedArgs,
+}
+
+/// `bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "TICKFLOW_BROKERS", default_value = "localhost:9092")]
+    pub brokers: String,
+    /// PostgreSQL connection string.
+    #[arg(
+        long,
+        env = "TICKFLOW_POSTGRES",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres: String,
+    /// Prefix of the schemas (one per pass, dropped when done) and of the topics.
+    #[arg(long, default_value = "tickflow_bench", value_parser = parse_schema)]
+    pub prefix: String,
+    /// Messages to preload.
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub messages: u64,
+    /// Pairs in the preloaded and live feeds.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(3..=100_000))]
+    pub pairs: u32,
+    /// Partitions of the bench topics.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub partitions: u32,
+    /// Worker counts of the drain passes; the live pass uses the last.
+    #[arg(long, default_value = "1,2", value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Vec<u16>,
+    /// Passes to run.
+    #[arg(
+        long,
+        default_value = "raw,ticks,no-ticks,copy,live",
+        value_delimiter = ','
+    )]
+    pub passes: Vec<BenchPass>,
+    /// Offered rate of the live pass, messages per second.
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: u64,
+    /// How long the live pass measures, after its warm-up.
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub duration: Duration,
+    /// Messages produced in the live pass before the measured ones.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// `--lateness` of the live pass.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub lateness: Duration,
+    /// `--commit-interval` of the live pass.
+    #[arg(long, default_value = "100ms", value_parser = parse_positive_duration)]
+    pub commit_interval: Duration,
+    /// The live pass writes no per-tick rows.
+    #[arg(long)]
+    pub live_no_ticks: bool,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A pass of `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchPass {
+    /// The broker's consume-only drain rate.
+    Raw,
+    /// tickflow with per-tick rows, for each `--workers`.
+    Ticks,
+    /// tickflow with `--no-ticks`, for each `--workers`.
+    NoTicks,
+    /// The same tick rows by binary `COPY` into `ticks` (needs `ticks`).
+    Copy,
+    /// Latency at `--rate`, from produce to `pair_metrics` commit.
+    Live,
+}
+
+/// The hidden `drain`.
+#[derive(Debug, Clone, Args)]
+pub struct DrainArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long)]
+    pub brokers: String,
+    /// Topic to read.
+    #[arg(long)]
+    pub topic: String,
+    /// Where to stop, `P=N,...`: every partition is read from its start to its N.
+    #[arg(long, value_parser = parse_ends)]
+    pub until: std::collections::BTreeMap<i32, i64>,
+}
+
+fn parse_ends(s: &str) -> Result<std::collections::BTreeMap<i32, i64>, String> {
+    s.split(',')
+        .map(|e| {
+            let (p, n) = e.split_once('=').ok_or("P=N,...")?;
+            Ok((
+                p.trim().parse().map_err(|_| "a partition number")?,
+                n.trim().parse().map_err(|_| "an offset")?,
+            ))
+        })
+        .collect::<Result<_, &str>>()
+        .map_err(str::to_owned)
 }
 
 fn parse_schema(s: &str) -> Result<String, String> {

@@ -1,27 +1,6 @@
-//! tickflow: Kafka market data → timely dataflow on N workers → PostgreSQL.
-//!
-//! | module | holds |
-//! |---|---|
-//! | `cli` | the command line; every flag also from `TICKFLOW_<FLAG>` and `.env` |
-//! | `config` | flag values with structure: durations, `--from`, `--until` |
-//! | `kafka` | resolving ranges, the timely source operator |
-//! | `sink` | the Postgres sink operator and the writer |
-//! | `store` | connecting, migrations, loading positions and pair state |
-//! | `pipeline` | `run`/`replay`: wiring workers, writer and shutdown |
-//! | `feed`, `simulate` | the simulated quote feed and its producer |
-//! | `demo` | everything in one process |
+//! The `tickflow` binary: parses the command line and dispatches to the library.
 //!
 //! Exit codes: 0 done, 1 runtime failure (one line), 2 bad arguments or configuration.
-
-mod cli;
-mod config;
-mod demo;
-mod feed;
-mod kafka;
-mod pipeline;
-mod simulate;
-mod sink;
-mod store;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,8 +8,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
-use config::{ConfigError, StopSpec};
+use tickflow::cli::{Cli, Command};
+use tickflow::config::{ConfigError, StopSpec};
+use tickflow::{bench, demo, pipeline, simulate, store};
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
@@ -41,7 +21,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
+                .unwrap_or_else(|_| "info,rdkafka=warn,tokio_postgres=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -153,6 +133,20 @@ fn dispatch(
             Ok(())
         }
         Command::Demo(args) => demo::demo(&args, runtime, shutdown),
+        Command::Bench(args) => {
+            let report = bench::bench(&args, runtime)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(())
+        }
+        Command::Drain(args) => {
+            let drained = bench::drain::drain(&args.brokers, &args.topic, &args.until)?;
+            println!("{}", serde_json::to_string(&drained)?);
+            Ok(())
+        }
         Command::Migrate(pg) => runtime.block_on(async {
             let mut client = store::connect(&pg.postgres, &pg.schema).await?;
             let applied = store::migrate(&mut client, &pg.schema).await?;

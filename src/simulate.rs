@@ -18,7 +18,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::{ClientConfig, ClientContext};
 
 use crate::cli::FeedArgs;
-use crate::feed::{Feed, FeedConfig};
+use crate::feed::{Feed, FeedConfig, FeedMessage};
 
 /// Messages per produce batch unless told otherwise: librdkafka's own default.
 pub const DEFAULT_BATCH_SIZE: u32 = 10_000;
@@ -45,8 +45,9 @@ impl Produced {
     }
 }
 
+/// Delivery counts and each partition's end, from the delivery reports.
 #[derive(Default)]
-struct Deliveries {
+pub struct Deliveries {
     acknowledged: AtomicU64,
     failed: AtomicU64,
     ends: Mutex<BTreeMap<i32, i64>>,
@@ -107,6 +108,59 @@ pub async fn create_topic(brokers: &str, topic: &str, partitions: u32) -> anyhow
     Ok(())
 }
 
+/// A producer that counts deliveries and batches up to `batch_size` messages.
+pub fn producer(brokers: &str, batch_size: u32) -> anyhow::Result<BaseProducer<Deliveries>> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .set("batch.num.messages", batch_size.to_string())
+        .set("queue.buffering.max.messages", "200000")
+        .set("message.timeout.ms", "60000")
+        .create_with_context(Deliveries::default())
+        .with_context(|| format!("kafka producer for {brokers}"))
+}
+
+/// Hands `message` to `producer`, waiting while its queue is full.
+pub fn send(
+    producer: &BaseProducer<Deliveries>,
+    topic: &str,
+    message: &FeedMessage,
+) -> anyhow::Result<()> {
+    let mut record = BaseRecord::to(topic)
+        .partition(message.partition)
+        .key(&message.key)
+        .payload(&message.value);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                producer.poll(Duration::from_millis(10));
+            }
+            Err((error, _)) => {
+                return Err(error).with_context(|| format!("kafka: producing to {topic}"))
+            }
+        }
+    }
+}
+
+/// Waits for every message to be delivered or to fail, and says what happened.
+pub fn finish(producer: &BaseProducer<Deliveries>) -> anyhow::Result<Produced> {
+    producer
+        .flush(Duration::from_secs(60))
+        .context("kafka: flushing the producer")?;
+    let deliveries = producer.context();
+    Ok(Produced {
+        acknowledged: deliveries.acknowledged.load(Ordering::Relaxed),
+        failed: deliveries.failed.load(Ordering::Relaxed),
+        end_offsets: deliveries
+            .ends
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default(),
+    })
+}
+
 /// Produces `feed.count` messages (forever when 0) at `feed.rate` per second, until `stop`.
 pub fn produce(
     brokers: &str,
@@ -116,14 +170,7 @@ pub fn produce(
     start_ms: i64,
     stop: &AtomicBool,
 ) -> anyhow::Result<Produced> {
-    let producer: BaseProducer<Deliveries> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .set("batch.num.messages", batch_size.to_string())
-        .set("queue.buffering.max.messages", "200000")
-        .set("message.timeout.ms", "60000")
-        .create_with_context(Deliveries::default())
-        .with_context(|| format!("kafka producer for {brokers}"))?;
+    let producer = producer(brokers, batch_size)?;
     let started = Instant::now();
     let mut sent = 0u64;
     for message in Feed::new(feed_config(feed, start_ms)) {
@@ -136,41 +183,13 @@ pub fn produce(
                 std::thread::sleep(wait);
             }
         }
-        let mut record = BaseRecord::to(topic)
-            .partition(message.partition)
-            .key(&message.key)
-            .payload(&message.value);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    producer.poll(Duration::from_millis(10));
-                }
-                Err((error, _)) => {
-                    return Err(error)
-                        .with_context(|| format!("kafka at {brokers}: producing to {topic}"))
-                }
-            }
-        }
+        send(&producer, topic, &message).with_context(|| format!("kafka at {brokers}"))?;
         sent += 1;
         if sent.is_multiple_of(1024) {
             producer.poll(Duration::ZERO);
         }
     }
-    producer
-        .flush(Duration::from_secs(60))
-        .with_context(|| format!("kafka at {brokers}: flushing"))?;
-    let deliveries = producer.context();
-    Ok(Produced {
-        acknowledged: deliveries.acknowledged.load(Ordering::Relaxed),
-        failed: deliveries.failed.load(Ordering::Relaxed),
-        end_offsets: deliveries
-            .ends
-            .lock()
-            .map(|e| e.clone())
-            .unwrap_or_default(),
-    })
+    finish(&producer).with_context(|| format!("kafka at {brokers}"))
 }
 
 /// Wall-clock milliseconds: where a live feed's event times start.

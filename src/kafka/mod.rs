@@ -51,8 +51,9 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
-        .set("queued.min.messages", "20000")
-        .set("queued.max.messages.kbytes", "8192")
+        .set("queued.min.messages", "2500")
+        .set("queued.max.messages.kbytes", "1024")
+        .set("fetch.max.bytes", "2097152")
         .set("fetch.queue.backoff.ms", "20")
         .set("fetch.wait.max.ms", "50");
     config

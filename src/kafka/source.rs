@@ -44,7 +44,7 @@ use crate::sink::{DeadLetter, Position, SourceReport, ToWriter};
 const POLL_BUDGET: usize = 8_192;
 
 /// How far a partition's watermark may run ahead of the slowest one before it is not read.
-const ALIGNMENT: Micros = 60_000_000;
+const ALIGNMENT: Micros = 5_000_000;
 
 type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<DefaultConsumerContext>;
 

@@ -1,0 +1,158 @@
+//! The Postgres sink against a real database, in rows per second: a commit's `ticks` rows
+//! inserted, and its `window_aggregates` rows upserted onto stored ones, each written as the
+//! writer does (binary `COPY` into the stage, then `INSERT … ON CONFLICT`, one transaction).
+//! The rows are real: the in-memory graph's output. This is the half of a commit `dataflow`
+//! leaves out.
+//!
+//! The database is `TICKFLOW_BENCH_POSTGRES` (default: local, trust auth); its schema
+//! `tickflow_bench_sink` is dropped and recreated. With no database the bench is skipped.
+//!
+//! `cargo bench --bench sink`
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tickflow::sink::tables::{TickValues, WindowValues, TICKS, WINDOWS};
+use tickflow::store::{self, StoreError};
+use tickflow_dataflows::memory::{run, MemorySource};
+use tickflow_dataflows::{LatePolicy, MetricsConfig, Tables, TickRow, WindowRow};
+use tokio::runtime::Runtime;
+use tokio_postgres::Client;
+
+#[path = "quotes.rs"]
+mod quotes;
+use quotes::quotes;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const SCHEMA: &str = "tickflow_bench_sink";
+const TOPIC: &str = "quotes";
+const MESSAGES: usize = 20_000;
+const PAIRS: usize = 100;
+const PARTITIONS: i32 = 8;
+/// `ticks` rows per commit.
+const TICK_ROWS: usize = 10_000;
+
+/// The graph's tables for `PAIRS` pairs ticking once a second each, with 1 m, 5 m and 1 h
+/// windows, so there are window rows of every width to upsert.
+fn tables() -> Tables {
+    let messages = quotes(MESSAGES, PAIRS, PARTITIONS, 1_000_000 / PAIRS as u64);
+    let metrics = MetricsConfig {
+        windows: vec![60_000_000, 300_000_000, 3_600_000_000],
+        ..MetricsConfig::default()
+    };
+    let source = MemorySource {
+        lateness: 1_000_000,
+        late: LatePolicy::Update,
+        batch: 1024,
+    };
+    run(messages, metrics, source, 1).tables
+}
+
+/// Connects into a fresh `SCHEMA` with the migrations applied; `None` (and one line saying
+/// why) when there is no database to bench against.
+async fn setup(url: &str) -> Option<Client> {
+    let connect = tokio::time::timeout(Duration::from_secs(5), store::connect(url, SCHEMA));
+    let mut client = match connect.await {
+        Ok(Ok(client)) => client,
+        Ok(Err(error)) => {
+            println!("sink bench skipped: {error}");
+            return None;
+        }
+        Err(_) => {
+            println!(
+                "sink bench skipped: postgres at {} did not answer in 5 s",
+                store::describe(url)
+            );
+            return None;
+        }
+    };
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{SCHEMA}\" CASCADE; CREATE SCHEMA \"{SCHEMA}\""
+        ))
+        .await
+        .expect("recreate the bench schema");
+    store::migrate(&mut client, SCHEMA)
+        .await
+        .expect("migrate the bench schema");
+    TICKS.create_stage(&client).await.expect("stage ticks");
+    WINDOWS.create_stage(&client).await.expect("stage windows");
+    Some(client)
+}
+
+/// One commit of tick rows, building their columns as the writer does.
+async fn write_ticks(client: &mut Client, rows: &[&TickRow]) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    let values: Vec<TickValues> = rows.iter().map(|r| TickValues::new(TOPIC, r)).collect();
+    let columns: Vec<_> = values.iter().map(TickValues::tick_columns).collect();
+    TICKS.write(&tx, &columns).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One commit of window rows, stamped now as the writer does.
+async fn write_windows(client: &mut Client, rows: &[&WindowRow]) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let tx = client.transaction().await?;
+    let values: Vec<WindowValues> = rows.iter().map(|r| WindowValues::new(r, &now)).collect();
+    let columns: Vec<_> = values.iter().map(WindowValues::columns).collect();
+    WINDOWS.write(&tx, &columns).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn bench(c: &mut Criterion) {
+    let url = std::env::var("TICKFLOW_BENCH_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let runtime = Runtime::new().expect("a tokio runtime");
+    let Some(mut client) = runtime.block_on(setup(&url)) else {
+        return;
+    };
+    let tables = tables();
+    let ticks: Vec<&TickRow> = tables.ticks.values().take(TICK_ROWS).collect();
+    let windows: Vec<&WindowRow> = tables.windows.values().collect();
+
+    let mut group = c.benchmark_group("sink");
+    group.sample_size(10);
+    // Live, a commit's tick rows are new: empty the table (untimed) before each write.
+    group.throughput(Throughput::Elements(ticks.len() as u64));
+    group.bench_function("tick_rows", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    client
+                        .batch_execute("TRUNCATE ticks")
+                        .await
+                        .expect("truncate ticks");
+                    let start = Instant::now();
+                    write_ticks(&mut client, &ticks)
+                        .await
+                        .expect("write tick rows");
+                    timed += start.elapsed();
+                }
+                timed
+            })
+        })
+    });
+    // Windows are updated in place as ticks arrive: store them once, then every write upserts.
+    runtime
+        .block_on(write_windows(&mut client, &windows))
+        .expect("store the window rows");
+    group.throughput(Throughput::Elements(windows.len() as u64));
+    group.bench_function("window_upserts", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(write_windows(&mut client, &windows))
+                .expect("upsert window rows")
+        })
+    });
+    group.finish();
+
+    runtime
+        .block_on(client.batch_execute(&format!("DROP SCHEMA \"{SCHEMA}\" CASCADE")))
+        .expect("drop the bench schema");
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,193 @@
+//! The live pass: quotes produced at an offered rate into a topic a running pipeline reads,
+//! while `pair_metrics` is polled. A message counts as committed when its pair's committed
+//! `last_ts` reaches its event time; its latency runs from just before it was handed to the
+//! producer to the poll that saw it. The poll interval bounds the error (a few ms).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
+use tickflow_dataflows::{decode, Micros};
+use tokio_postgres::Client;
+
+use crate::feed::{Feed, FeedConfig};
+use crate::simulate;
+
+/// How often `pair_metrics` is read.
+const POLL: Duration = Duration::from_millis(5);
+/// How long the measured messages may take to show up after production ends.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// What the live pass produces.
+pub struct Offer<'a> {
+    /// Kafka bootstrap servers.
+    pub brokers: &'a str,
+    /// The topic the pipeline reads.
+    pub topic: &'a str,
+    /// The feed: pairs, partitions and seed; its times and rate are set here.
+    pub feed: FeedConfig,
+    /// Messages per second.
+    pub rate: u64,
+    /// Produced before the measured messages.
+    pub warmup: Duration,
+    /// Measured.
+    pub duration: Duration,
+    /// Produced after the measured messages, so that the frontier passes them.
+    pub tail: Duration,
+}
+
+/// Produce-to-commit latency of the measured messages.
+#[derive(Debug, serde::Serialize)]
+pub struct Latency {
+    /// `--rate`.
+    pub offered_rate: u64,
+    /// Messages per second produced while measuring.
+    pub achieved_rate: f64,
+    /// Messages measured.
+    pub measured: u64,
+    /// Measured messages not seen committed within the settling time.
+    pub unobserved: u64,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Maximum, ms.
+    pub max_ms: f64,
+}
+
+struct Sent {
+    ts: Micros,
+    at: Instant,
+    measured: bool,
+}
+
+/// Messages sent and not yet seen committed, by pair, in event-time order.
+#[derive(Default)]
+struct Pending {
+    by_pair: Mutex<HashMap<String, VecDeque<Sent>>>,
+    measured_outstanding: AtomicU64,
+}
+
+/// Runs the offer while `client` (on the pipeline's schema) watches `pair_metrics`.
+pub fn measure(
+    runtime: &tokio::runtime::Runtime,
+    client: Client,
+    offer: Offer<'_>,
+) -> anyhow::Result<Latency> {
+    let pending = Arc::new(Pending::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let observer = runtime.spawn(observe(client, pending.clone(), stop.clone()));
+    let produced = produce(&offer, &pending);
+    let settle_until = Instant::now() + SETTLE;
+    while pending.measured_outstanding.load(Ordering::Relaxed) > 0 && Instant::now() < settle_until
+    {
+        std::thread::sleep(POLL);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = runtime
+        .block_on(observer)
+        .map_err(|e| anyhow!("the pair_metrics observer failed: {e}"))?;
+    let measured = produced?;
+    latencies.sort_unstable();
+    let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+    let quantile = |q: f64| {
+        let rank = ((q * latencies.len() as f64).ceil() as usize).max(1);
+        ms(latencies.get(rank - 1))
+    };
+    Ok(Latency {
+        offered_rate: offer.rate,
+        achieved_rate: measured as f64 / offer.duration.as_secs_f64(),
+        measured,
+        unobserved: pending.measured_outstanding.load(Ordering::Relaxed),
+        p50_ms: quantile(0.50),
+        p99_ms: quantile(0.99),
+        max_ms: ms(latencies.last()),
+    })
+}
+
+/// Produces the offer at its rate; returns how many messages were measured.
+fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
+    let producer = simulate::producer(offer.brokers, simulate::DEFAULT_BATCH_SIZE)?;
+    let feed = Feed::new(FeedConfig {
+        start_ms: simulate::now_ms(),
+        step_us: (1_000_000 / offer.rate).max(1),
+        ..offer.feed.clone()
+    });
+    let measuring = offer.warmup..offer.warmup + offer.duration;
+    let end = measuring.end + offer.tail;
+    let started = Instant::now();
+    let mut measured = 0;
+    for (sent, message) in feed.enumerate() {
+        if sent % 64 == 0 {
+            let due = Duration::from_secs_f64(sent as f64 / offer.rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            if started.elapsed() >= end {
+                break;
+            }
+        }
+        let quote = decode(&message.value)
+            .map_err(|rejection| anyhow!("the live feed made a bad quote: {rejection:?}"))?;
+        let at = Instant::now();
+        let is_measured = measuring.contains(&(at - started));
+        if is_measured {
+            measured += 1;
+            pending.measured_outstanding.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut by_pair) = pending.by_pair.lock() {
+            by_pair.entry(quote.pair).or_default().push_back(Sent {
+                ts: quote.ts,
+                at,
+                measured: is_measured,
+            });
+        }
+        simulate::send(&producer, offer.topic, &message)
+            .with_context(|| format!("kafka at {}", offer.brokers))?;
+        if sent % 1024 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    simulate::finish(&producer).with_context(|| format!("kafka at {}", offer.brokers))?;
+    Ok(measured)
+}
+
+/// Polls `pair_metrics` until `stop`, taking each pair's committed messages off `pending`.
+/// Reads fail until the pipeline has created its tables; those polls are skipped.
+async fn observe(client: Client, pending: Arc<Pending>, stop: Arc<AtomicBool>) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(rows) = client
+            .query("SELECT pair, last_ts FROM pair_metrics", &[])
+            .await
+        {
+            let seen = Instant::now();
+            if let Ok(mut by_pair) = pending.by_pair.lock() {
+                for row in rows {
+                    let (Ok(pair), Ok(last)) = (
+                        row.try_get::<_, &str>(0),
+                        row.try_get::<_, DateTime<Utc>>(1),
+                    ) else {
+                        continue;
+                    };
+                    let last = last.timestamp_micros().max(0) as Micros;
+                    let Some(queue) = by_pair.get_mut(pair) else {
+                        continue;
+                    };
+                    while let Some(sent) = queue.front().filter(|s| s.ts <= last) {
+                        if sent.measured {
+                            latencies.push(seen - sent.at);
+                            pending.measured_outstanding.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        queue.pop_front();
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    latencies
+}

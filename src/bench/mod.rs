@@ -1,0 +1,389 @@
+//! `tickflow bench`: end to end against a real broker and PostgreSQL.
+//!
+//! It preloads a topic with the simulator, then runs each pass as a child process of this binary
+//! (so each starts cold and has its own peak RSS): the broker's raw drain, `replay --until end`
+//! for each worker count with and without per-tick rows, a binary `COPY` of the same tick rows
+//! into the same table, and a live `run` fed at an offered rate while its `pair_metrics`
+//! commits are watched for latency. Every figure is measured in the run that prints it, and the
+//! targets are checked against figures of that same run.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `child.rs` | spawning a pass and reaping it with its peak RSS |
+//! | `drain.rs` | the consume-only pass (the hidden `tickflow drain`) |
+//! | `copy.rs` | the binary `COPY` ceiling for tick rows |
+//! | `live.rs` | the live pass: offered rate in, produce-to-commit latency out |
+//! | `report.rs` | the figures, the targets, the table |
+
+mod child;
+mod copy;
+pub mod drain;
+mod live;
+mod report;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+
+use crate::cli::{BenchArgs, BenchPass, FeedArgs};
+use crate::config::ConfigError;
+use crate::feed::FeedConfig;
+use crate::{simulate, store};
+
+pub use report::Report;
+use report::{Live, Machine, Pass, Preload};
+
+/// Event time of the first preloaded message: fixed, so every bench reads the same data.
+const PRELOAD_START_MS: i64 = 1_798_761_600_000;
+/// The feeds' seed.
+const SEED: u64 = 42;
+
+/// Runs the passes `args` asks for and reports what they measured.
+pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Report> {
+    let wants = |pass| args.passes.contains(&pass);
+    if wants(BenchPass::Copy) && !wants(BenchPass::Ticks) {
+        return Err(ConfigError("--passes copy needs the ticks pass".into()).into());
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let topic = format!("{}-{stamp}", args.prefix.replace('_', "-"));
+    let extra_pairs: Vec<String> = (3..args.pairs).map(|i| format!("SYM{i:05}-USD")).collect();
+    let mut report = Report {
+        machine: Machine::this(runtime, &args.postgres),
+        messages: args.messages,
+        pairs: args.pairs,
+        partitions: args.partitions,
+        ..Report::default()
+    };
+
+    runtime.block_on(simulate::create_topic(
+        &args.brokers,
+        &topic,
+        args.partitions,
+    ))?;
+    let mut topics = vec![topic.clone()];
+    let outcome = (|| {
+        let (preload, ends) = preload(args, &topic, &extra_pairs)?;
+        report.preload = Some(preload);
+        report.until = until(&args.brokers, &topic, &ends)?;
+        let ends = simulate::Produced {
+            end_offsets: ends,
+            ..Default::default()
+        }
+        .until();
+        if wants(BenchPass::Raw) {
+            let drained = child::spawn(
+                "raw drain",
+                &strings(&[
+                    "drain",
+                    "--brokers",
+                    &args.brokers,
+                    "--topic",
+                    &topic,
+                    "--until",
+                    &ends,
+                ]),
+            )?
+            .wait()?;
+            report.raw = Some(Pass::of("raw drain", None, None, &drained)?);
+        }
+        for &workers in &args.workers {
+            for tick_rows in [true, false] {
+                let pass = if tick_rows {
+                    BenchPass::Ticks
+                } else {
+                    BenchPass::NoTicks
+                };
+                if wants(pass) {
+                    let copy = tick_rows && wants(BenchPass::Copy) && report.copy.is_none();
+                    let (pass, copied) = replay(
+                        args,
+                        runtime,
+                        &topic,
+                        &report.until,
+                        workers,
+                        tick_rows,
+                        copy,
+                    )?;
+                    report.pipeline.push(pass);
+                    report.copy = report.copy.take().or(copied);
+                }
+            }
+        }
+        if wants(BenchPass::Live) {
+            let live_topic = format!("{topic}-live");
+            runtime.block_on(simulate::create_topic(
+                &args.brokers,
+                &live_topic,
+                args.partitions,
+            ))?;
+            topics.push(live_topic.clone());
+            report.live = Some(live(args, runtime, &live_topic, &extra_pairs)?);
+        }
+        Ok::<_, anyhow::Error>(())
+    })();
+    delete_topics(runtime, &args.brokers, &topics);
+    outcome?;
+    report.check_targets(args.lateness);
+    Ok(report)
+}
+
+/// Fills `topic` as fast as the broker takes it; returns each partition's end.
+fn preload(
+    args: &BenchArgs,
+    topic: &str,
+    extra_pairs: &[String],
+) -> anyhow::Result<(Preload, BTreeMap<i32, i64>)> {
+    let feed = FeedArgs {
+        pairs: extra_pairs.to_vec(),
+        rate: 0,
+        count: args.messages,
+        partitions: args.partitions,
+        disorder: Duration::ZERO,
+        invalid: 0.0,
+        seed: SEED,
+        start_time: None,
+    };
+    let started = Instant::now();
+    let produced = simulate::produce(
+        &args.brokers,
+        topic,
+        &feed,
+        simulate::DEFAULT_BATCH_SIZE,
+        PRELOAD_START_MS,
+        &AtomicBool::new(false),
+    )?;
+    if produced.acknowledged != args.messages {
+        bail!(
+            "preloading {topic}: the broker acknowledged {} of {} messages",
+            produced.acknowledged,
+            args.messages
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((
+        Preload {
+            messages: produced.acknowledged,
+            seconds,
+            messages_per_second: produced.acknowledged as f64 / seconds,
+        },
+        produced.end_offsets,
+    ))
+}
+
+/// `--until end` when the broker's high watermarks are the ends the preload was acknowledged
+/// at, as Kafka's are; otherwise those ends, explicitly, so every pass reads the same messages.
+fn until(brokers: &str, topic: &str, ends: &BTreeMap<i32, i64>) -> anyhow::Result<String> {
+    let consumer = crate::kafka::quiet_consumer(brokers, "tickflow-bench")?;
+    let mut watermarks = BTreeMap::new();
+    for &partition in ends.keys() {
+        let (_, high) = rdkafka::consumer::Consumer::fetch_watermarks(
+            &consumer,
+            topic,
+            partition,
+            crate::kafka::LOOKUP_TIMEOUT,
+        )
+        .with_context(|| format!("kafka at {brokers}: watermarks of {topic}/{partition}"))?;
+        watermarks.insert(partition, high);
+    }
+    if watermarks == *ends {
+        return Ok("end".to_owned());
+    }
+    tracing::warn!(
+        ?watermarks,
+        acknowledged = ?ends,
+        "the broker's high watermarks are not the log ends; the passes read to the acknowledged ends"
+    );
+    let explicit = simulate::Produced {
+        end_offsets: ends.clone(),
+        ..Default::default()
+    };
+    Ok(format!("offset:{}", explicit.until()))
+}
+
+/// One `replay` of the preloaded topic into a schema of its own, dropped afterwards; with
+/// `copy`, the `COPY` ceiling is measured on the tick rows it wrote.
+fn replay(
+    args: &BenchArgs,
+    runtime: &tokio::runtime::Runtime,
+    topic: &str,
+    until: &str,
+    workers: u16,
+    tick_rows: bool,
+    copy: bool,
+) -> anyhow::Result<(Pass, Option<report::Copy>)> {
+    let schema = format!(
+        "{}_w{workers}_{}",
+        args.prefix,
+        if tick_rows { "ticks" } else { "noticks" }
+    );
+    let client = runtime.block_on(fresh_schema(&args.postgres, &schema))?;
+    let flags = pipeline_flags(
+        args,
+        topic,
+        &schema,
+        workers,
+        tick_rows,
+        &["replay", "--until", until],
+    );
+    let name = format!(
+        "tickflow --workers {workers}{}",
+        if tick_rows { "" } else { " --no-ticks" }
+    );
+    let finished = child::spawn(&name, &flags)?.wait()?;
+    let pass = Pass::of(&name, Some(workers), Some(tick_rows), &finished)?;
+    if pass.messages != args.messages {
+        bail!(
+            "{name} read {} of the {} preloaded messages",
+            pass.messages,
+            args.messages
+        );
+    }
+    let copied = if copy {
+        let copied = runtime.block_on(copy::copy_ticks(&client))?;
+        if copied.rows != args.messages {
+            bail!(
+                "the COPY pass found {} tick rows where {} messages were replayed",
+                copied.rows,
+                args.messages
+            );
+        }
+        Some(report::Copy::of(copied))
+    } else {
+        None
+    };
+    runtime.block_on(drop_schema(&client, &schema))?;
+    Ok((pass, copied))
+}
+
+/// The live pass: a `run` on the last `--workers` reads `topic` while it is fed at `--rate`.
+fn live(
+    args: &BenchArgs,
+    runtime: &tokio::runtime::Runtime,
+    topic: &str,
+    extra_pairs: &[String],
+) -> anyhow::Result<Live> {
+    let workers = args.workers.last().copied().unwrap_or(1);
+    let schema = format!("{}_live", args.prefix);
+    let client = runtime.block_on(fresh_schema(&args.postgres, &schema))?;
+    let (lateness, commit) = (
+        format!("{}ms", args.lateness.as_millis()),
+        format!("{}ms", args.commit_interval.as_millis()),
+    );
+    let flags = pipeline_flags(
+        args,
+        topic,
+        &schema,
+        workers,
+        !args.live_no_ticks,
+        &["run", "--lateness", &lateness, "--commit-interval", &commit],
+    );
+    let pipeline = child::spawn("live", &flags)?;
+    let observer = runtime.block_on(store::connect(&args.postgres, &schema))?;
+    let offer = live::Offer {
+        brokers: &args.brokers,
+        topic,
+        feed: FeedConfig {
+            pairs: extra_pairs.to_vec(),
+            partitions: args.partitions,
+            disorder_ms: 0,
+            invalid: 0.0,
+            seed: SEED,
+            start_ms: 0,
+            step_us: 1,
+        },
+        rate: args.rate,
+        warmup: args.warmup,
+        duration: args.duration,
+        tail: args.lateness + args.commit_interval + Duration::from_secs(1),
+    };
+    let latency = live::measure(runtime, observer, offer);
+    pipeline.terminate();
+    let finished = pipeline.wait()?;
+    runtime.block_on(drop_schema(&client, &schema))?;
+    Ok(Live {
+        workers,
+        tick_rows: !args.live_no_ticks,
+        lateness_ms: args.lateness.as_millis() as u64,
+        commit_interval_ms: args.commit_interval.as_millis() as u64,
+        latency: latency?,
+        peak_rss_bytes: finished.peak_rss,
+    })
+}
+
+/// `command` (its name first, then flags of its own) reading `topic` from the start into
+/// `schema`, as a pipeline of the same name.
+fn pipeline_flags(
+    args: &BenchArgs,
+    topic: &str,
+    schema: &str,
+    workers: u16,
+    tick_rows: bool,
+    command: &[&str],
+) -> Vec<String> {
+    let workers = workers.to_string();
+    let mut flags = strings(command);
+    flags.extend(strings(&[
+        "--brokers",
+        &args.brokers,
+        "--topic",
+        topic,
+        "--group",
+        schema,
+        "--postgres",
+        &args.postgres,
+        "--schema",
+        schema,
+        "--from",
+        "earliest",
+        "--workers",
+        &workers,
+    ]));
+    if !tick_rows {
+        flags.push("--no-ticks".to_owned());
+    }
+    flags
+}
+
+/// A connection to `schema`, emptied first.
+async fn fresh_schema(url: &str, schema: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let client = store::connect(url, schema).await?;
+    drop_schema(&client, schema).await?;
+    client
+        .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .with_context(|| format!("creating schema {schema}"))?;
+    Ok(client)
+}
+
+async fn drop_schema(client: &tokio_postgres::Client, schema: &str) -> anyhow::Result<()> {
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await
+        .with_context(|| format!("dropping schema {schema}"))
+}
+
+/// The bench's topics go when it is done; failing to delete one is only worth a warning.
+fn delete_topics(runtime: &tokio::runtime::Runtime, brokers: &str, topics: &[String]) {
+    let admin: Result<AdminClient<DefaultClientContext>, _> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let deleted = match admin {
+        Ok(admin) => runtime
+            .block_on(admin.delete_topics(&names, &AdminOptions::new()))
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = deleted {
+        tracing::warn!(%error, ?topics, "could not delete the bench topics");
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|&a| a.to_owned()).collect()
+}

@@ -1,0 +1,79 @@
+//! `tickflow bench` end to end, small: every pass runs against tansu and PostgreSQL, reads
+//! exactly what was preloaded, and reports figures that can be true. The figures themselves
+//! are not judged here: speed is for benchmarks, not for timed tests.
+
+mod support;
+
+use support::{postgres_url, tickflow_ok, Broker};
+
+#[test]
+fn bench_runs_every_pass_and_reports_what_it_measured() {
+    let broker = Broker::start();
+    let out = tickflow_ok(&[
+        "bench",
+        "--brokers",
+        &broker.address,
+        "--postgres",
+        &postgres_url(),
+        "--prefix",
+        "bench_test",
+        "--messages",
+        "20000",
+        "--pairs",
+        "20",
+        "--partitions",
+        "4",
+        "--workers",
+        "1,2",
+        "--rate",
+        "2000",
+        "--warmup",
+        "1s",
+        "--duration",
+        "2s",
+        "--lateness",
+        "500ms",
+        "--json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+
+    let number = |v: &serde_json::Value| serde_json::from_value::<f64>(v.clone()).ok();
+    let raw = &report["raw"];
+    assert_eq!(raw["messages"], 20_000, "{report:#}");
+    let passes = report["pipeline"].as_array().expect("pipeline passes");
+    assert_eq!(
+        passes.len(),
+        4,
+        "1 and 2 workers, with and without tick rows"
+    );
+    for pass in passes.iter().chain([raw]) {
+        assert_eq!(pass["messages"], 20_000, "{pass:#}");
+        assert!(number(&pass["messages_per_second"]) > Some(0.0), "{pass:#}");
+        // A tickflow process holds at least its binary's code resident.
+        assert!(pass["peak_rss_bytes"].as_u64() > Some(4 << 20), "{pass:#}");
+    }
+    assert_eq!(report["copy"]["rows"], 20_000, "{report:#}");
+
+    let live = &report["live"];
+    let latency = &live["latency"];
+    assert_eq!(latency["unobserved"], 0, "{live:#}");
+    assert!(latency["measured"].as_u64() > Some(2_000), "{live:#}");
+    // Nothing can be committed before the frontier passes it, and the frontier trails the
+    // newest event time by the lateness: a p50 below it would be a broken measurement.
+    let p50 = number(&latency["p50_ms"]).expect("p50");
+    assert!(
+        p50 >= 450.0,
+        "p50 {p50} ms under a 500 ms lateness: {live:#}"
+    );
+    assert!(number(&latency["p99_ms"]) >= Some(p50));
+    assert!(number(&latency["max_ms"]) >= number(&latency["p99_ms"]));
+    assert!(live["peak_rss_bytes"].as_u64() > Some(4 << 20), "{live:#}");
+
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(
+        targets.len(),
+        5,
+        "two per worker count and the live one: {targets:#?}"
+    );
+}
