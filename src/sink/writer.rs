@@ -354,7 +354,7 @@ async fn write(
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
-    let tx = client.transaction().await?;
+    let mut tx = client.transaction().await?;
     let tables = &batch.tables;
     let ticks: Vec<TickValues> = tables
         .ticks
@@ -363,7 +363,7 @@ async fn write(
         .collect();
     TICKS
         .write(
-            &tx,
+            &mut tx,
             &ticks
                 .iter()
                 .map(TickValues::tick_columns)
@@ -377,7 +377,7 @@ async fn write(
         .collect();
     PAIRS
         .write(
-            &tx,
+            &mut tx,
             &pairs.iter().map(PairValues::columns).collect::<Vec<_>>(),
         )
         .await?;
@@ -388,7 +388,7 @@ async fn write(
         .collect();
     WINDOWS
         .write(
-            &tx,
+            &mut tx,
             &windows
                 .iter()
                 .map(WindowValues::columns)
@@ -402,12 +402,12 @@ async fn write(
         .collect();
     DEAD_LETTERS
         .write(
-            &tx,
+            &mut tx,
             &dead.iter().map(DeadValues::columns).collect::<Vec<_>>(),
         )
         .await?;
     if let Some(frontier) = batch.frontier {
-        write_state(&tx, config, batch, frontier, &now).await?;
+        write_state(&mut tx, config, batch, frontier, &now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -416,7 +416,7 @@ async fn write(
 /// The resumable part of a cut: positions, rolling-history segments (and the expiry of those
 /// no longer kept) and the pipeline's frontier.
 async fn write_state(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &mut tokio_postgres::Transaction<'_>,
     config: &WriterConfig,
     batch: &Batch,
     frontier: Micros,
