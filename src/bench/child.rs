@@ -1,10 +1,15 @@
-//! Each pass runs as a child process of this same binary, so it starts cold, owns its memory,
-//! and its peak RSS is the kernel's own figure: `ru_maxrss` from `wait4` when it is reaped.
+//! Each pass runs as a child process of this same binary, so it starts cold and owns its
+//! memory. Its peak RSS is the kernel's high-water mark of its own address space, `VmHWM`,
+//! sampled every 20 ms until it exits; being a high-water mark, a sample misses only what grew
+//! in the last 20 ms. (`wait4`'s `ru_maxrss` would not do: Linux carries the parent's peak
+//! over an `exec`, and the bench's own memory is larger than some passes'.)
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
@@ -14,6 +19,7 @@ pub struct Child {
     child: std::process::Child,
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
+    peak_rss: Arc<AtomicU64>,
     started: Instant,
     reaped: bool,
 }
@@ -58,14 +64,35 @@ pub fn spawn(what: &str, args: &[String]) -> anyhow::Result<Child> {
         .with_context(|| format!("starting the {what} pass"))?;
     let stdout = child.stdout.take().map(collect);
     let stderr = child.stderr.take().map(collect);
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    sample_peak_rss(child.id(), peak_rss.clone());
     Ok(Child {
         what: what.to_owned(),
         child,
         stdout,
         stderr,
+        peak_rss,
         started: Instant::now(),
         reaped: false,
     })
+}
+
+/// Keeps `peak` at the process's `VmHWM` until its status no longer has one (it exited).
+fn sample_peak_rss(pid: u32, peak: Arc<AtomicU64>) {
+    let path = format!("/proc/{pid}/status");
+    std::thread::spawn(move || loop {
+        let hwm_kib = std::fs::read_to_string(&path).ok().and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        });
+        match hwm_kib {
+            Some(kib) => peak.fetch_max(kib * 1024, Ordering::Relaxed),
+            None => return,
+        };
+        std::thread::sleep(Duration::from_millis(20));
+    });
 }
 
 fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -87,44 +114,34 @@ impl Child {
 
     /// Waits for the pass to exit; an exit other than 0 is an error with its last log lines.
     pub fn wait(mut self) -> anyhow::Result<Finished> {
-        let (status, peak_rss) = self.reap()?;
+        let status = self.reap()?;
         let seconds = self.started.elapsed().as_secs_f64();
         let stdout = self.stdout.take().map(join).unwrap_or_default();
         let stderr = self.stderr.take().map(join).unwrap_or_default();
-        if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        if !status.success() {
             let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             bail!(
-                "the {} pass failed (wait status {status}): {}",
+                "the {} pass failed ({status}): {}",
                 self.what,
                 tail.join(" | ")
             );
         }
         Ok(Finished {
             stdout,
-            peak_rss,
+            peak_rss: self.peak_rss.load(Ordering::Relaxed),
             seconds,
         })
     }
 
-    /// `wait4`: the exit status and the child's own peak RSS in bytes.
-    fn reap(&mut self) -> anyhow::Result<(i32, u64)> {
-        let pid = self.child.id() as libc::pid_t;
-        let mut status = 0;
-        // SAFETY: `rusage` is plain old data, valid when zeroed.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        loop {
-            // SAFETY: both pointers are to live locals; the pid is our own unreaped child's.
-            let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-            if reaped == pid {
-                self.reaped = true;
-                return Ok((status, usage.ru_maxrss.max(0) as u64 * 1024));
-            }
-            let error = std::io::Error::last_os_error();
-            if error.kind() != std::io::ErrorKind::Interrupted {
-                return Err(error).with_context(|| format!("waiting for the {} pass", self.what));
-            }
-        }
+    /// Waits for the exit; the wait status.
+    fn reap(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for the {} pass", self.what))?;
+        self.reaped = true;
+        Ok(status)
     }
 }
 

@@ -1,14 +1,15 @@
-//! The raw drain: the same consumer settings as tickflow's source, reading every assigned
-//! partition from its start to a given end and doing nothing with the messages. What the broker
-//! and librdkafka can deliver to one process is the ceiling of any pipeline built on them.
+//! The raw drain: a plain librdkafka consumer (its default settings, not tickflow's smaller
+//! prefetch) reading every assigned partition from its start to a given end and doing nothing
+//! with the messages. What the broker and librdkafka deliver to one process is the ceiling of
+//! any pipeline built on them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// How long the drain waits for a message before it gives up.
 const STALL: Duration = Duration::from_secs(30);
@@ -26,7 +27,12 @@ pub struct Drained {
 
 /// Reads `topic` from the start of every partition in `until` to its offset there.
 pub fn drain(brokers: &str, topic: &str, until: &BTreeMap<i32, i64>) -> anyhow::Result<Drained> {
-    let consumer = crate::kafka::consumer(brokers, "tickflow-bench-drain")?;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "tickflow-bench-drain")
+        .set("enable.auto.commit", "false")
+        .create()
+        .with_context(|| format!("kafka consumer for {brokers}"))?;
     let mut assignment = TopicPartitionList::new();
     let mut open: BTreeMap<i32, i64> = BTreeMap::new();
     for (&partition, &end) in until.iter().filter(|(_, &end)| end > 0) {
