@@ -37,12 +37,16 @@ pub struct Produced {
 impl Produced {
     /// `P=N,...`, for `--until offset:`.
     pub fn until(&self) -> String {
-        self.end_offsets
-            .iter()
-            .map(|(p, n)| format!("{p}={n}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        offsets(&self.end_offsets)
     }
+}
+
+/// `P=N,...` of per-partition offsets.
+pub fn offsets(ends: &BTreeMap<i32, i64>) -> String {
+    ends.iter()
+        .map(|(p, n)| format!("{p}={n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Delivery counts and each partition's end, from the delivery reports.

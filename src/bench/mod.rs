@@ -70,11 +70,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
         let (preload, ends) = preload(args, &topic, &extra_pairs)?;
         report.preload = Some(preload);
         report.until = until(&args.brokers, &topic, &ends)?;
-        let ends = simulate::Produced {
-            end_offsets: ends,
-            ..Default::default()
-        }
-        .until();
+        let ends = simulate::offsets(&ends);
         if wants(BenchPass::Raw) {
             let drained = child::spawn(
                 "raw drain",
@@ -198,11 +194,7 @@ fn until(brokers: &str, topic: &str, ends: &BTreeMap<i32, i64>) -> anyhow::Resul
         acknowledged = ?ends,
         "the broker's high watermarks are not the log ends; the passes read to the acknowledged ends"
     );
-    let explicit = simulate::Produced {
-        end_offsets: ends.clone(),
-        ..Default::default()
-    };
-    Ok(format!("offset:{}", explicit.until()))
+    Ok(format!("offset:{}", simulate::offsets(ends)))
 }
 
 /// One `replay` of the preloaded topic into a schema of its own, dropped afterwards; with
