@@ -72,11 +72,7 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
         .map_err(|e| Rejection::NotJson(e.to_string()))?;
     let fields = fields.0?;
 
-    let pair = required(fields.pair, "pair")?;
-    let pair: String = serde_json::from_str::<&str>(pair.get())
-        .map(str::to_owned)
-        .or_else(|_| serde_json::from_str::<String>(pair.get()))
-        .map_err(|_| Rejection::BadPair)?;
+    let pair = string_contents(required(fields.pair, "pair")?.get()).ok_or(Rejection::BadPair)?;
     let pair = pair.trim();
     if pair.is_empty() || pair.len() > MAX_PAIR_BYTES {
         return Err(Rejection::BadPair);
@@ -90,15 +86,12 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
     if ask < bid {
         return Err(Rejection::AskBelowBid);
     }
-    let sum = bid.checked_add(ask).ok_or(Rejection::BadNumber("ask"))?;
-    let (mid, spread) = (sum / Decimal::TWO, ask - bid);
-    // Decimal arithmetic rounds a result that needs more than 96 bits or 28 places: refuse it.
-    let exact = exact_add(bid, ask) == Some(sum)
-        && exact_add(mid, mid) == Some(sum)
-        && exact_add(spread, bid) == Some(ask);
-    if !exact {
-        return Err(Rejection::BadNumber("ask"));
-    }
+    // Decimal arithmetic would round a result that needs more than 96 bits or 28 places:
+    // such a quote is refused instead.
+    let inexact = || Rejection::BadNumber("ask");
+    let sum = exact_sum(bid, ask, false).ok_or_else(inexact)?;
+    let spread = exact_sum(ask, bid, true).ok_or_else(inexact)?;
+    let mid = half(sum).ok_or_else(inexact)?;
     Ok(Quote {
         pair: pair.to_owned(),
         bid,
@@ -109,23 +102,50 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
     })
 }
 
-/// `a + b` for `a, b >= 0`, computed exactly, or `None` when that value is not a [`Decimal`].
-fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+/// `a + b`, or `a - b` when `subtract`, for `a, b >= 0`, as [`Decimal`] computes it, or `None`
+/// when that rounds. Prices of one quote usually share their scale, and then the mantissas
+/// simply add.
+fn exact_sum(a: Decimal, b: Decimal, subtract: bool) -> Option<Decimal> {
+    let signed = |m: i128| if subtract { -m } else { m };
+    if a.scale() == b.scale() {
+        let mantissa = a.mantissa() + signed(b.mantissa());
+        if let Ok(d) = Decimal::try_from_i128_with_scale(mantissa, a.scale()) {
+            return Some(d);
+        }
+    }
+    let computed = if subtract {
+        a.checked_sub(b)
+    } else {
+        a.checked_add(b)
+    }?;
     let (a, b) = (a.normalize(), b.normalize());
     let scale = a.scale().max(b.scale());
     let widen = |d: Decimal| {
         d.mantissa()
             .checked_mul(10i128.checked_pow(scale - d.scale())?)
     };
-    // Normalized, the term of larger scale ends in a non-zero digit, so the sum has that scale:
-    // a term too wide for i128 makes a sum too wide for a decimal.
-    let mut mantissa = widen(a)?.checked_add(widen(b)?)?;
+    // Normalized, a term of larger scale ends in a non-zero digit, so the exact result has that
+    // scale unless both do and their last digits cancel, which stripping trailing zeros covers;
+    // a term too wide for i128 makes a result too wide for a decimal.
+    let mut mantissa = widen(a)?.checked_add(signed(widen(b)?))?;
     let mut scale = scale;
     while scale > 0 && mantissa % 10 == 0 {
         mantissa /= 10;
         scale -= 1;
     }
-    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+    let exact = Decimal::try_from_i128_with_scale(mantissa, scale).ok()?;
+    (exact == computed).then_some(computed)
+}
+
+/// `d / 2` exactly, or `None` when that needs a 29th place: an odd mantissa takes one more
+/// place, so a mid has the fewest places that hold it (`Decimal` division pads some results,
+/// `201 / 2 = 100.50`).
+fn half(d: Decimal) -> Option<Decimal> {
+    let mantissa = d.mantissa();
+    if mantissa % 2 == 0 {
+        return Decimal::try_from_i128_with_scale(mantissa / 2, d.scale()).ok();
+    }
+    Decimal::try_from_i128_with_scale(mantissa * 5, d.scale() + 1).ok()
 }
 
 /// The four fields as raw JSON text, or the first structural rejection met while reading them.
@@ -157,13 +177,13 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut fields = Fields::default();
         let mut duplicate = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let (slot, name) = match key.as_ref() {
-                "pair" => (&mut fields.pair, "pair"),
-                "bid" => (&mut fields.bid, "bid"),
-                "ask" => (&mut fields.ask, "ask"),
-                "timestamp" => (&mut fields.timestamp, "timestamp"),
-                _ => {
+        while let Some(key) = map.next_key::<Key>()? {
+            let (slot, name) = match key {
+                Key::Pair => (&mut fields.pair, "pair"),
+                Key::Bid => (&mut fields.bid, "bid"),
+                Key::Ask => (&mut fields.ask, "ask"),
+                Key::Timestamp => (&mut fields.timestamp, "timestamp"),
+                Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
@@ -177,6 +197,41 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
             Some(name) => Err(Rejection::Duplicate(name)),
             None => Ok(fields),
         }))
+    }
+}
+
+/// A key of the quote object, read without copying it (escaped keys included).
+enum Key {
+    Pair,
+    Bid,
+    Ask,
+    Timestamp,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "pair" => Key::Pair,
+            "bid" => Key::Bid,
+            "ask" => Key::Ask,
+            "timestamp" => Key::Timestamp,
+            _ => Key::Other,
+        })
     }
 }
 

@@ -116,7 +116,10 @@ impl PairState {
 
     /// Adds a mid to the rolling window and returns the mean over `(ts - W, ts]`.
     fn roll(&mut self, ts: Micros, mid: Decimal, w: Micros) -> Decimal {
-        let at = self.rolling.partition_point(|&(t, _)| t <= ts);
+        let at = match self.rolling.back() {
+            Some(&(newest, _)) if newest > ts => self.rolling.partition_point(|&(t, _)| t <= ts),
+            _ => self.rolling.len(),
+        };
         self.rolling.insert(at, (ts, mid));
         let newest = self.rolling.back().map_or(ts, |&(t, _)| t);
         if at < self.window_from {

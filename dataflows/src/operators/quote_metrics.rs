@@ -64,16 +64,15 @@ impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
         let by_pair = Exchange::new(move |tick: &Tick| pair_owner(&tick.quote.pair, peers) as u64);
         self.unary_frontier(by_pair, "QuoteMetrics", move |capability, _info| {
             let mut capability = Some(capability);
-            let mut stash: Vec<Tick> = Vec::new();
             let mut fold = Fold::new(config, index, peers);
             let mut cells = Vec::new();
             move |(input, frontier), output| {
-                input.for_each(|_time, data| stash.append(data));
+                input.for_each(|_time, data| fold.stash(data));
                 let Some(cap) = capability.as_mut() else {
                     return;
                 };
                 let frontier = frontier.frontier().first().copied();
-                fold.release(&mut stash, frontier, &mut cells);
+                fold.release(frontier, &mut cells);
                 for (time, mut updates) in cells.drain(..) {
                     output
                         .session(&cap.delayed(&time))
@@ -101,11 +100,20 @@ fn pair_owner(pair: &str, peers: usize) -> usize {
 /// Open windows by (end, width, pair), so those the frontier closes come first.
 type OpenWindows = BTreeMap<(Micros, Micros, String), WindowAgg>;
 
-/// The state of the pairs one worker owns, and their open windows.
+/// The ticks of one grid cell, each with its pair's slot in [`Fold::pairs`].
+type Cell = Vec<(usize, Tick)>;
+
+/// The state of the pairs one worker owns, their open windows, and the ticks not yet due.
 struct Fold {
     config: MetricsConfig,
-    pairs: HashMap<String, PairState>,
+    /// Each pair's state, in a slot found once per tick through `slots`: the fold then groups
+    /// and looks pairs up by slot number instead of by name.
+    pairs: Vec<(String, PairState)>,
+    slots: HashMap<String, usize>,
     windows: OpenWindows,
+    /// Ticks not yet released, by the cell of their processing time: a release takes whole
+    /// cells off the front instead of sifting every stashed tick.
+    stash: BTreeMap<Micros, Cell>,
 }
 
 impl Fold {
@@ -113,11 +121,16 @@ impl Fold {
     fn new(config: MetricsConfig, index: usize, peers: usize) -> Self {
         let resume = config.resume.clone();
         let owned = |pair: &str| pair_owner(pair, peers) == index;
-        let pairs = resume
+        let pairs: Vec<(String, PairState)> = resume
             .pairs
             .iter()
             .filter(|(pair, _)| owned(pair))
             .map(|(pair, state)| (pair.clone(), state.clone()))
+            .collect();
+        let slots = pairs
+            .iter()
+            .enumerate()
+            .map(|(slot, (pair, _))| (pair.clone(), slot))
             .collect();
         let windows = resume
             .windows
@@ -133,37 +146,58 @@ impl Fold {
         Fold {
             config,
             pairs,
+            slots,
             windows,
+            stash: BTreeMap::new(),
+        }
+    }
+
+    /// Keeps arrived ticks until the frontier passes them.
+    fn stash(&mut self, ticks: &mut Vec<Tick>) {
+        for tick in ticks.drain(..) {
+            let slot = match self.slots.get(&tick.quote.pair) {
+                Some(&slot) => slot,
+                None => {
+                    let slot = self.pairs.len();
+                    self.pairs
+                        .push((tick.quote.pair.clone(), PairState::default()));
+                    self.slots.insert(tick.quote.pair.clone(), slot);
+                    slot
+                }
+            };
+            self.stash
+                .entry(cell(tick.due))
+                .or_default()
+                .push((slot, tick));
         }
     }
 
     /// Processes the stashed ticks the frontier has passed and closes the windows it reached,
     /// cell by cell, pushing what each cell changed with the cell's time.
-    fn release(
-        &mut self,
-        stash: &mut Vec<Tick>,
-        frontier: Option<Micros>,
-        out: &mut Vec<(Micros, Vec<Update>)>,
-    ) {
+    fn release(&mut self, frontier: Option<Micros>, out: &mut Vec<(Micros, Vec<Update>)>) {
         let close_to = frontier.unwrap_or(Micros::MAX);
-        let mut ready: Vec<Tick> = Vec::new();
-        if stash.iter().any(|t| t.due < close_to) {
-            let (now, later): (Vec<Tick>, Vec<Tick>) =
-                stash.drain(..).partition(|t| t.due < close_to);
-            *stash = later;
-            ready = now;
+        let mut ready = match close_to {
+            Micros::MAX => std::mem::take(&mut self.stash),
+            _ => {
+                let later = self.stash.split_off(&cell(close_to));
+                std::mem::replace(&mut self.stash, later)
+            }
+        };
+        // The frontier's own cell is released up to the frontier.
+        if let Some(mut boundary) = self.stash.remove(&cell(close_to)) {
+            let now: Cell;
+            (now, boundary) = boundary.into_iter().partition(|(_, t)| t.due < close_to);
+            if !boundary.is_empty() {
+                self.stash.insert(cell(close_to), boundary);
+            }
+            if !now.is_empty() {
+                ready.insert(cell(close_to), now);
+            }
         }
-        ready.sort_unstable_by(|a, b| {
-            (cell(a.due), &a.quote.pair, a.order_key()).cmp(&(
-                cell(b.due),
-                &b.quote.pair,
-                b.order_key(),
-            ))
-        });
 
-        let mut rest = &ready[..];
+        let mut ready = ready.into_iter().peekable();
         loop {
-            let next_tick = rest.first().map(|t| cell(t.due));
+            let next_tick = ready.peek().map(|&(at, _)| at);
             let next_close = self
                 .windows
                 .keys()
@@ -173,11 +207,15 @@ impl Fold {
             let Some(at) = next_tick.into_iter().chain(next_close).min() else {
                 break;
             };
-            let (now, later) = rest.split_at(rest.partition_point(|t| cell(t.due) == at));
-            rest = later;
-            let mut updates = Vec::new();
+            let mut ticks = ready
+                .next_if(|&(t, _)| t == at)
+                .map(|(_, ticks)| ticks)
+                .unwrap_or_default();
+            ticks.sort_unstable_by_key(|(slot, t)| (*slot, t.order_key()));
+            // A row per tick, and a few per pair: sized once instead of grown.
+            let mut updates = Vec::with_capacity(ticks.len() + ticks.len() / 2);
             let closes_to = close_to.min(at + CUT_GRID);
-            self.fold_cell(at, closes_to, now, &mut updates);
+            self.fold_cell(at, closes_to, ticks, &mut updates);
             self.close(closes_to, &mut updates);
             if !updates.is_empty() {
                 out.push((at, updates));
@@ -185,66 +223,60 @@ impl Fold {
         }
     }
 
-    /// Folds the ticks of the cell at `at` (sorted by pair, then processing order). Windows
-    /// ending at or before the cell are final: ticks for them become deltas.
-    fn fold_cell(&mut self, at: Micros, closes_to: Micros, ticks: &[Tick], out: &mut Vec<Update>) {
+    /// Folds the ticks of the cell at `at` (sorted by pair, then processing order), moving each
+    /// into its `ticks` row. Windows ending at or before the cell are final: ticks for them
+    /// become deltas.
+    fn fold_cell(&mut self, at: Micros, closes_to: Micros, ticks: Cell, out: &mut Vec<Update>) {
         let config = &self.config;
-        let mut touched: BTreeSet<(Micros, Micros, String)> = BTreeSet::new();
-        let mut deltas: OpenWindows = BTreeMap::new();
-        for group in ticks.chunk_by(|a, b| a.quote.pair == b.quote.pair) {
-            let pair = &group[0].quote.pair;
-            if !self.pairs.contains_key(pair) {
-                self.pairs.insert(pair.clone(), PairState::default());
-            }
-            let Some(state) = self.pairs.get_mut(pair) else {
-                continue;
+        let mut windows = CellWindows {
+            at,
+            closes_to,
+            open: &mut self.windows,
+            touched: BTreeSet::new(),
+            deltas: BTreeMap::new(),
+        };
+        let mut ticks = ticks.into_iter().peekable();
+        while let Some(&(slot, _)) = ticks.peek() {
+            let Some((pair, state)) = self.pairs.get_mut(slot) else {
+                break;
             };
-            // The window key each width used last: a pair's ticks in one cell mostly share
-            // their windows, so a key (and its `String`) is built once per window, not per tick.
-            let mut keys: Vec<Option<(Micros, Micros, String)>> = vec![None; config.windows.len()];
-            let mut last = None;
-            let mut entries = Vec::with_capacity(group.len());
-            for tick in group {
-                let metrics = state.apply(tick, config.sma_ticks, config.rolling_window);
+            // Each width's window so far in this group: a pair's ticks in one cell mostly share
+            // their windows, so each is looked up once per group, not once per tick.
+            let mut current: Vec<Option<(Micros, WindowAgg)>> = vec![None; config.windows.len()];
+            let mut last: Option<TickRow> = None;
+            let mut entries = Vec::new();
+            while let Some((_, tick)) = ticks.next_if(|&(s, _)| s == slot) {
+                let metrics = state.apply(&tick, config.sma_ticks, config.rolling_window);
                 entries.push((tick.quote.ts, tick.quote.mid));
-                for (&width, key) in config.windows.iter().zip(keys.iter_mut()) {
+                for (&width, current) in config.windows.iter().zip(current.iter_mut()) {
                     let end = window_start(tick.quote.ts, width) + width;
-                    let key = match key {
-                        Some(k) if k.0 == end => k,
+                    match current {
+                        Some((open, agg)) if *open == end => agg.merge(&WindowAgg::of(&tick)),
                         _ => {
-                            let fresh = (end, width, pair.clone());
-                            if end > closes_to {
-                                touched.insert(fresh.clone());
+                            if let Some((end, agg)) = current.replace((end, WindowAgg::of(&tick))) {
+                                windows.add((end, width, pair.clone()), agg);
                             }
-                            key.insert(fresh)
-                        }
-                    };
-                    let target = if end <= at {
-                        &mut deltas
-                    } else {
-                        &mut self.windows
-                    };
-                    match target.get_mut(key) {
-                        Some(agg) => agg.merge(&WindowAgg::of(tick)),
-                        None => {
-                            target.insert(key.clone(), WindowAgg::of(tick));
                         }
                     }
                 }
-                if config.emit_ticks {
-                    out.push(Update::Tick(TickRow {
-                        tick: tick.clone(),
-                        metrics: metrics.clone(),
-                    }));
+                let row = TickRow { tick, metrics };
+                if let Some(previous) = last.replace(row) {
+                    if config.emit_ticks {
+                        out.push(Update::Tick(previous));
+                    }
                 }
-                last = Some(metrics);
             }
-            if let (Some(metrics), Some(e)) = (last, state.extremes()) {
+            for (&width, current) in config.windows.iter().zip(current) {
+                if let Some((end, agg)) = current {
+                    windows.add((end, width, pair.clone()), agg);
+                }
+            }
+            if let (Some(last), Some(e)) = (last, state.extremes()) {
+                if config.emit_ticks {
+                    out.push(Update::Tick(last.clone()));
+                }
                 out.push(Update::Pair(PairRow {
-                    last: TickRow {
-                        tick: group[group.len() - 1].clone(),
-                        metrics,
-                    },
+                    last,
                     tick_count: e.tick_count,
                     first_ts: e.first_ts,
                     last_ts: e.last_ts,
@@ -257,8 +289,14 @@ impl Fold {
                 }));
             }
         }
+        let CellWindows {
+            open,
+            touched,
+            deltas,
+            ..
+        } = windows;
         for key in touched {
-            if let Some(agg) = self.windows.get(&key) {
+            if let Some(agg) = open.get(&key) {
                 out.push(window_row(key, agg.clone(), false, false));
             }
         }
@@ -277,6 +315,39 @@ impl Fold {
             }
             let (key, agg) = entry.remove_entry();
             out.push(window_row(key, agg, true, false));
+        }
+    }
+}
+
+/// The windows one cell's ticks went into.
+struct CellWindows<'a> {
+    at: Micros,
+    closes_to: Micros,
+    open: &'a mut OpenWindows,
+    /// Open windows that changed and stay open past the cell.
+    touched: BTreeSet<(Micros, Micros, String)>,
+    /// What ticks added to windows already final.
+    deltas: OpenWindows,
+}
+
+impl CellWindows<'_> {
+    /// Merges the aggregate of ticks processed next into their window: a window ending at or
+    /// before the cell is final, and they make a delta of it.
+    fn add(&mut self, key: (Micros, Micros, String), agg: WindowAgg) {
+        let end = key.0;
+        if end > self.closes_to {
+            self.touched.insert(key.clone());
+        }
+        let target = if end <= self.at {
+            &mut self.deltas
+        } else {
+            &mut *self.open
+        };
+        match target.get_mut(&key) {
+            Some(window) => window.merge(&agg),
+            None => {
+                target.insert(key, agg);
+            }
         }
     }
 }
