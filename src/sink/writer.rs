@@ -241,6 +241,7 @@ async fn commit_retrying(
     progress: &mut Progress,
     stats: &Stats,
 ) -> Result<(), StoreError> {
+    let started = Instant::now();
     let batch = prepare(pending, frontiers, progress);
     if batch.tables.is_empty() && batch.dead.is_empty() && batch.positions.is_empty() {
         return Ok(());
@@ -295,6 +296,7 @@ async fn commit_retrying(
         dead = batch.dead.len(),
         positions = batch.positions.len(),
         frontier = progress.frontier,
+        took_ms = started.elapsed().as_millis() as u64,
         "committed"
     );
     Ok(())
