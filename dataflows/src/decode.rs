@@ -137,9 +137,8 @@ fn exact_sum(a: Decimal, b: Decimal, subtract: bool) -> Option<Decimal> {
     (exact == computed).then_some(computed)
 }
 
-/// `d / 2` exactly, or `None` when that needs a 29th place: an odd mantissa takes one more
-/// place, so a mid has the fewest places that hold it (`Decimal` division pads some results,
-/// `201 / 2 = 100.50`).
+/// `d / 2` exactly, or `None` when that needs a 29th place. A mid keeps the places of its sum,
+/// and an odd mantissa takes one more; `Decimal` division would pad some (`201 / 2 = 100.50`).
 fn half(d: Decimal) -> Option<Decimal> {
     let mantissa = d.mantissa();
     if mantissa % 2 == 0 {
