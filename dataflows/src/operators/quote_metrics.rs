@@ -101,7 +101,7 @@ fn pair_owner(pair: &str, peers: usize) -> usize {
 type OpenWindows = BTreeMap<(Micros, Micros, String), WindowAgg>;
 
 /// The ticks of one grid cell, each with its pair's slot in [`Fold::pairs`].
-type Cell = Vec<(usize, Tick)>;
+type CellTicks = Vec<(usize, Tick)>;
 
 /// The state of the pairs one worker owns, their open windows, and the ticks not yet due.
 struct Fold {
@@ -113,7 +113,7 @@ struct Fold {
     windows: OpenWindows,
     /// Ticks not yet released, by the cell of their processing time: a release takes whole
     /// cells off the front instead of sifting every stashed tick.
-    stash: BTreeMap<Micros, Cell>,
+    stash: BTreeMap<Micros, CellTicks>,
 }
 
 impl Fold {
@@ -183,9 +183,12 @@ impl Fold {
                 std::mem::replace(&mut self.stash, later)
             }
         };
-        // The frontier's own cell is released up to the frontier.
-        if let Some(mut boundary) = self.stash.remove(&cell(close_to)) {
-            let now: Cell;
+        // A frontier inside a cell releases that cell's ticks up to it.
+        let boundary = (close_to > cell(close_to))
+            .then(|| self.stash.remove(&cell(close_to)))
+            .flatten();
+        if let Some(mut boundary) = boundary {
+            let now: CellTicks;
             (now, boundary) = boundary.into_iter().partition(|(_, t)| t.due < close_to);
             if !boundary.is_empty() {
                 self.stash.insert(cell(close_to), boundary);
@@ -226,12 +229,20 @@ impl Fold {
     /// Folds the ticks of the cell at `at` (sorted by pair, then processing order), moving each
     /// into its `ticks` row. Windows ending at or before the cell are final: ticks for them
     /// become deltas.
-    fn fold_cell(&mut self, at: Micros, closes_to: Micros, ticks: Cell, out: &mut Vec<Update>) {
+    fn fold_cell(
+        &mut self,
+        at: Micros,
+        closes_to: Micros,
+        ticks: CellTicks,
+        out: &mut Vec<Update>,
+    ) {
         let config = &self.config;
         let mut windows = CellWindows {
             at,
             closes_to,
+            widths: &config.windows,
             open: &mut self.windows,
+            current: vec![None; config.windows.len()],
             touched: BTreeSet::new(),
             deltas: BTreeMap::new(),
         };
@@ -240,37 +251,18 @@ impl Fold {
             let Some((pair, state)) = self.pairs.get_mut(slot) else {
                 break;
             };
-            // Each width's window so far in this group: a pair's ticks in one cell mostly share
-            // their windows, so each is looked up once per group, not once per tick.
-            let mut current: Vec<Option<(Micros, WindowAgg)>> = vec![None; config.windows.len()];
             let mut last: Option<TickRow> = None;
             let mut entries = Vec::new();
             while let Some((_, tick)) = ticks.next_if(|&(s, _)| s == slot) {
                 let metrics = state.apply(&tick, config.sma_ticks, config.rolling_window);
                 entries.push((tick.quote.ts, tick.quote.mid));
-                for (&width, current) in config.windows.iter().zip(current.iter_mut()) {
-                    let end = window_start(tick.quote.ts, width) + width;
-                    match current {
-                        Some((open, agg)) if *open == end => agg.merge(&WindowAgg::of(&tick)),
-                        _ => {
-                            if let Some((end, agg)) = current.replace((end, WindowAgg::of(&tick))) {
-                                windows.add((end, width, pair.clone()), agg);
-                            }
-                        }
-                    }
-                }
-                let row = TickRow { tick, metrics };
-                if let Some(previous) = last.replace(row) {
-                    if config.emit_ticks {
-                        out.push(Update::Tick(previous));
-                    }
+                windows.tick(pair, &tick);
+                let previous = last.replace(TickRow { tick, metrics });
+                if let Some(row) = previous.filter(|_| config.emit_ticks) {
+                    out.push(Update::Tick(row));
                 }
             }
-            for (&width, current) in config.windows.iter().zip(current) {
-                if let Some((end, agg)) = current {
-                    windows.add((end, width, pair.clone()), agg);
-                }
-            }
+            windows.flush(pair);
             if let (Some(last), Some(e)) = (last, state.extremes()) {
                 if config.emit_ticks {
                     out.push(Update::Tick(last.clone()));
@@ -289,22 +281,7 @@ impl Fold {
                 }));
             }
         }
-        let CellWindows {
-            open,
-            touched,
-            deltas,
-            ..
-        } = windows;
-        for key in touched {
-            if let Some(agg) = open.get(&key) {
-                out.push(window_row(key, agg.clone(), false, false));
-            }
-        }
-        out.extend(
-            deltas
-                .into_iter()
-                .map(|(key, agg)| window_row(key, agg, true, true)),
-        );
+        windows.finish(out);
     }
 
     /// Emits as final, and forgets, the open windows ending at or before `to`.
@@ -323,7 +300,12 @@ impl Fold {
 struct CellWindows<'a> {
     at: Micros,
     closes_to: Micros,
+    widths: &'a [Micros],
     open: &'a mut OpenWindows,
+    /// For each width, the window the current pair's ticks go into and their aggregate so far:
+    /// a pair's ticks in one cell mostly share their windows, so a window is looked up once per
+    /// pair and cell, not once per tick.
+    current: Vec<Option<(Micros, WindowAgg)>>,
     /// Open windows that changed and stay open past the cell.
     touched: BTreeSet<(Micros, Micros, String)>,
     /// What ticks added to windows already final.
@@ -331,6 +313,32 @@ struct CellWindows<'a> {
 }
 
 impl CellWindows<'_> {
+    /// Adds the next tick of `pair` in processing order.
+    fn tick(&mut self, pair: &str, tick: &Tick) {
+        for (i, &width) in self.widths.iter().enumerate() {
+            let end = window_start(tick.quote.ts, width) + width;
+            let done = match &mut self.current[i] {
+                Some((open, agg)) if *open == end => {
+                    agg.merge(&WindowAgg::of(tick));
+                    None
+                }
+                current => current.replace((end, WindowAgg::of(tick))),
+            };
+            if let Some((end, agg)) = done {
+                self.add((end, width, pair.to_owned()), agg);
+            }
+        }
+    }
+
+    /// Merges what `pair`'s ticks added into their windows: its last ones in this cell.
+    fn flush(&mut self, pair: &str) {
+        for i in 0..self.widths.len() {
+            if let Some((end, agg)) = self.current[i].take() {
+                self.add((end, self.widths[i], pair.to_owned()), agg);
+            }
+        }
+    }
+
     /// Merges the aggregate of ticks processed next into their window: a window ending at or
     /// before the cell is final, and they make a delta of it.
     fn add(&mut self, key: (Micros, Micros, String), agg: WindowAgg) {
@@ -349,6 +357,20 @@ impl CellWindows<'_> {
                 target.insert(key, agg);
             }
         }
+    }
+
+    /// Emits the cell's window rows: the open ones it changed, and the deltas.
+    fn finish(self, out: &mut Vec<Update>) {
+        for key in self.touched {
+            if let Some(agg) = self.open.get(&key) {
+                out.push(window_row(key, agg.clone(), false, false));
+            }
+        }
+        out.extend(
+            self.deltas
+                .into_iter()
+                .map(|(key, agg)| window_row(key, agg, true, true)),
+        );
     }
 }
 
