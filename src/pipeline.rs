@@ -113,6 +113,7 @@ pub fn run(
         rolling_window,
         emit_ticks: !m.no_ticks,
         resume: Arc::new(stored.resume),
+        ..MetricsConfig::default()
     };
     let settings = Arc::new(SourceSettings {
         brokers: args.brokers.clone(),

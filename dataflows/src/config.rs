@@ -18,6 +18,11 @@ pub struct MetricsConfig {
     pub emit_ticks: bool,
     /// The state a previous run stored: nothing starts fresh.
     pub resume: Arc<Resume>,
+    /// Ticks one activation of the metrics operator releases at most (in whole cells, at least
+    /// one). A replay's frontier jumps by seconds at a time; releasing a jump in steps moves the
+    /// operator's frontier with each, so the sink can commit and free one step's results before
+    /// the next is computed, instead of holding the whole jump's.
+    pub release_fuel: usize,
 }
 
 impl Default for MetricsConfig {
@@ -28,6 +33,7 @@ impl Default for MetricsConfig {
             rolling_window: 60_000_000,
             emit_ticks: true,
             resume: Arc::default(),
+            release_fuel: 8_192,
         }
     }
 }

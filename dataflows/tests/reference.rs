@@ -193,11 +193,13 @@ proptest! {
         rolling_ms in 400..3_000u64,
         batch in 1..20usize,
         drop_late in any::<bool>(),
+        release_fuel in 1..64usize,
     ) {
         let config = MetricsConfig {
             windows: vec![1_000_000, 2_000_000],
             sma_ticks,
             rolling_window: rolling_ms * 1_000,
+            release_fuel,
             ..MetricsConfig::default()
         };
         let late = if drop_late { LatePolicy::Drop } else { LatePolicy::Update };

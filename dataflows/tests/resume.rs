@@ -152,11 +152,13 @@ proptest! {
         rolling_ms in 50..2_000u64,
         sma_ticks in 1..6usize,
         workers in 1..3usize,
+        release_fuel in 1..64usize,
     ) {
         let config = MetricsConfig {
             windows: vec![1_000 * MS, 2_000 * MS],
             sma_ticks,
             rolling_window: rolling_ms * MS,
+            release_fuel,
             ..MetricsConfig::default()
         };
         let first = ticks.iter().map(|t| t.due).min().unwrap_or(0);

@@ -60,18 +60,24 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
         ..Report::default()
     };
 
-    runtime.block_on(simulate::create_topic(
-        &args.brokers,
-        &topic,
-        args.partitions,
-    ))?;
-    let mut topics = vec![topic.clone()];
+    let mut topics = Vec::new();
+    let mut ends = BTreeMap::new();
     let outcome = (|| {
-        let (preload, ends) = preload(args, &topic, &extra_pairs)?;
-        report.preload = Some(preload);
-        report.until = until(&args.brokers, &topic, &ends)?;
-        let ends = simulate::offsets(&ends);
+        let replays = [BenchPass::Raw, BenchPass::Ticks, BenchPass::NoTicks];
+        if replays.into_iter().any(wants) {
+            runtime.block_on(simulate::create_topic(
+                &args.brokers,
+                &topic,
+                args.partitions,
+            ))?;
+            topics.push(topic.clone());
+            let preloaded;
+            (preloaded, ends) = preload(args, &topic, &extra_pairs)?;
+            report.preload = Some(preloaded);
+            report.until = until(&args.brokers, &topic, &ends)?;
+        }
         if wants(BenchPass::Raw) {
+            let ends = simulate::offsets(&ends);
             let drained = child::spawn(
                 "raw drain",
                 &strings(&[

@@ -246,11 +246,15 @@ fn rate(per_second: f64) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.machine;
-        writeln!(
+        write!(
             f,
-            "tickflow bench: {} messages, {} pairs, {} partitions, --until {}",
-            self.messages, self.pairs, self.partitions, self.until
+            "tickflow bench: {} messages, {} pairs, {} partitions",
+            self.messages, self.pairs, self.partitions
         )?;
+        if !self.until.is_empty() {
+            write!(f, ", --until {}", self.until)?;
+        }
+        writeln!(f)?;
         writeln!(
             f,
             "machine: {} ({} cores, {} GiB), PostgreSQL {}",

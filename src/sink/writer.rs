@@ -9,6 +9,10 @@
 //! make them resumable, the positions the sources stated for that cut, and the dead letters
 //! (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
 //! the commit, the positions also go to the Kafka consumer group, for lag tools only.
+//!
+//! A commit also comes early, once [`COMMIT_EVERY_UPDATES`] updates arrived since the last one:
+//! a replay computes far faster than PostgreSQL stores, and without that bound the first
+//! interval alone would gather a large part of the stream in memory.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,6 +71,10 @@ pub struct WriterConfig {
     pub started: Instant,
 }
 
+/// Updates received since the last commit that bring the next one forward. Large enough that
+/// the per-commit statements (a row per pair touched, the state) stay a small share.
+const COMMIT_EVERY_UPDATES: usize = 131_072;
+
 /// First wait after a failed commit; it doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 /// Longest wait between attempts.
@@ -75,8 +83,14 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// What was received and not yet committed.
 #[derive(Default)]
 struct Pending {
-    /// Updates by the grid time they were emitted at; within a time, in arrival order.
+    /// Updates before the least sink frontier, folded as they become complete: a pair's rows
+    /// of successive cells replace each other here, so only one per key waits for the commit.
+    ready: Tables,
+    /// Updates at or after it, by the grid time they were emitted at; within a time, in
+    /// arrival order.
     updates: BTreeMap<Micros, Vec<Vec<Update>>>,
+    /// Updates received since the last commit took its batch.
+    received: usize,
     dead: Vec<DeadLetter>,
     /// The sources' statements of what cuts cover, by (topic, partition), in order of the grid
     /// times they reach.
@@ -123,7 +137,13 @@ pub async fn run(
     loop {
         tokio::select! {
             message = rx.recv() => match message {
-                Some(message) => receive(message, &mut pending, &mut frontiers),
+                Some(message) => {
+                    receive(message, &mut pending, &mut frontiers);
+                    if pending.received >= COMMIT_EVERY_UPDATES {
+                        commit_retrying(&mut client, &config, &mut pending, &frontiers, &mut progress, &stats).await?;
+                        ticker.reset();
+                    }
+                }
                 None => break,
             },
             _ = ticker.tick() => {
@@ -145,12 +165,14 @@ pub async fn run(
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
     match message {
         ToWriter::Updates { time, updates } => {
+            pending.received += updates.len();
             pending.updates.entry(time).or_default().push(updates)
         }
         ToWriter::Frontier { worker, frontier } => {
             if let Some(slot) = frontiers.get_mut(worker) {
                 *slot = frontier;
             }
+            fold_ready(pending, cut(frontiers));
         }
         ToWriter::Source(report) => {
             pending.dead.extend(report.dead);
@@ -165,18 +187,35 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
     }
 }
 
+/// The least sink frontier: every update before it has been received.
+fn cut(frontiers: &[Option<Micros>]) -> Micros {
+    frontiers
+        .iter()
+        .flatten()
+        .min()
+        .copied()
+        .unwrap_or(Micros::MAX)
+}
+
+/// Folds the updates before `cut` into [`Pending::ready`], in the order they were emitted.
+fn fold_ready(pending: &mut Pending, cut: Micros) {
+    let later = match cut {
+        Micros::MAX => BTreeMap::new(),
+        cut => pending.updates.split_off(&cut),
+    };
+    for batches in std::mem::replace(&mut pending.updates, later).into_values() {
+        pending.ready.extend(batches.into_iter().flatten());
+    }
+}
+
 /// Takes what the next transaction commits: the cut at the least sink frontier (everything,
 /// once every sink is done), its updates, the sources' statements for it, and the dead letters.
 /// A finished input is stored at the grid time past every window end and processing time
 /// committed, so every window is final and a later run's ticks for them are late.
 fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut Progress) -> Batch {
+    pending.received = 0;
     let dead = std::mem::take(&mut pending.dead);
-    let cut = frontiers
-        .iter()
-        .flatten()
-        .min()
-        .copied()
-        .unwrap_or(Micros::MAX);
+    let cut = cut(frontiers);
     if cut <= progress.frontier {
         return Batch {
             tables: Tables::default(),
@@ -185,14 +224,8 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
             frontier: None,
         };
     }
-    let later = match cut {
-        Micros::MAX => BTreeMap::new(),
-        cut => pending.updates.split_off(&cut),
-    };
-    let mut tables = Tables::default();
-    for batches in std::mem::replace(&mut pending.updates, later).into_values() {
-        tables.extend(batches.into_iter().flatten());
-    }
+    fold_ready(pending, cut);
+    let tables = std::mem::take(&mut pending.ready);
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
         Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),

@@ -13,6 +13,9 @@
 //! memory. A late tick for a window already final produces a `delta` row that the sink merges
 //! into the stored one. So the updates before any cut are exactly the results of the ticks due
 //! before it, which is what lets the sink store state with its positions (see [`crate::cut`]).
+//! An activation releases at most [`MetricsConfig::release_fuel`] ticks, then holds its
+//! capability at the first cell it left and schedules itself again: the cells come out the
+//! same, only spread over more activations.
 //!
 //! ```
 //! use timely::dataflow::InputHandle;
@@ -62,7 +65,9 @@ impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
     fn quote_metrics(self, config: MetricsConfig) -> Stream<'scope, Micros, Vec<Update>> {
         let (index, peers) = (self.scope().index(), self.scope().peers());
         let by_pair = Exchange::new(move |tick: &Tick| pair_owner(&tick.quote.pair, peers) as u64);
-        self.unary_frontier(by_pair, "QuoteMetrics", move |capability, _info| {
+        let scope = self.scope();
+        self.unary_frontier(by_pair, "QuoteMetrics", move |capability, info| {
+            let activator = scope.activator_for(info.address);
             let mut capability = Some(capability);
             let mut fold = Fold::new(config, index, peers);
             let mut cells = Vec::new();
@@ -71,17 +76,20 @@ impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
                 let Some(cap) = capability.as_mut() else {
                     return;
                 };
-                let frontier = frontier.frontier().first().copied();
-                fold.release(frontier, &mut cells);
+                let frontier = frontier.frontier().first().copied().unwrap_or(Micros::MAX);
+                let released = fold.release(frontier, &mut cells);
                 for (time, mut updates) in cells.drain(..) {
                     output
                         .session(&cap.delayed(&time))
                         .give_container(&mut updates);
                 }
-                match frontier {
-                    Some(time) if *cap.time() < cell(time) => cap.downgrade(&cell(time)),
-                    Some(_) => {}
-                    None => capability = None,
+                if released < frontier {
+                    activator.activate();
+                }
+                match released {
+                    Micros::MAX => capability = None,
+                    time if *cap.time() < cell(time) => cap.downgrade(&cell(time)),
+                    _ => {}
                 }
             }
         })
@@ -173,9 +181,10 @@ impl Fold {
     }
 
     /// Processes the stashed ticks the frontier has passed and closes the windows it reached,
-    /// cell by cell, pushing what each cell changed with the cell's time.
-    fn release(&mut self, frontier: Option<Micros>, out: &mut Vec<(Micros, Vec<Update>)>) {
-        let close_to = frontier.unwrap_or(Micros::MAX);
+    /// cell by cell, pushing what each cell changed with the cell's time, as far as the fuel
+    /// goes. Returns how far it went: the frontier, or the start of the first cell left.
+    fn release(&mut self, frontier: Micros, out: &mut Vec<(Micros, Vec<Update>)>) -> Micros {
+        let close_to = self.fuelled(frontier);
         let mut ready = match close_to {
             Micros::MAX => std::mem::take(&mut self.stash),
             _ => {
@@ -224,6 +233,24 @@ impl Fold {
                 out.push((at, updates));
             }
         }
+        close_to
+    }
+
+    /// Where a release within the fuel stops: `frontier`, or the start of the first stashed cell
+    /// before it that the fuel does not cover (never the first: every release makes progress).
+    fn fuelled(&self, frontier: Micros) -> Micros {
+        let mut fuel = self.config.release_fuel;
+        let mut cells = self.stash.range(..frontier);
+        if let Some((_, first)) = cells.next() {
+            fuel = fuel.saturating_sub(first.len());
+        }
+        for (&at, ticks) in cells {
+            if ticks.len() > fuel {
+                return at;
+            }
+            fuel -= ticks.len();
+        }
+        frontier
     }
 
     /// Folds the ticks of the cell at `at` (sorted by pair, then processing order), moving each
