@@ -224,8 +224,15 @@ impl Fold {
                 .map(|(_, ticks)| ticks)
                 .unwrap_or_default();
             ticks.sort_unstable_by_key(|(slot, t)| (*slot, t.order_key()));
-            // A row per tick, and a few per pair: sized once instead of grown.
-            let mut updates = Vec::with_capacity(ticks.len() + ticks.len() / 2);
+            // A row per tick, and per pair a pair row, a history row and a row per window
+            // width: sized once instead of grown, since the cell may wait in the writer.
+            let rows = if self.config.emit_ticks {
+                ticks.len()
+            } else {
+                0
+            };
+            let pairs = ticks.chunk_by(|a, b| a.0 == b.0).count();
+            let mut updates = Vec::with_capacity(rows + pairs * (2 + self.config.windows.len()));
             let closes_to = close_to.min(at + CUT_GRID);
             self.fold_cell(at, closes_to, ticks, &mut updates);
             self.close(closes_to, &mut updates);
