@@ -197,7 +197,8 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres: String,
-    /// Prefix of the schemas (one per pass, dropped when done) and of the topics.
+    /// Prefix of the topics and schemas (stamped with the start time; one schema per pass,
+    /// dropped when done).
     #[arg(long, default_value = "tickflow_bench", value_parser = parse_schema)]
     pub prefix: String,
     /// Messages to preload.

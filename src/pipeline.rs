@@ -161,7 +161,7 @@ pub fn run(
         let tx = tx.clone();
         let dataflow = worker.next_dataflow_index();
         let built = worker.dataflow(|scope| {
-            let ticks = kafka_source(scope, &settings, tx.clone())?;
+            let ticks = kafka_source(scope, &settings, tx.clone(), probe.clone())?;
             ticks
                 .quote_metrics(metrics.clone())
                 .probe_with(&probe)

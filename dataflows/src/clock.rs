@@ -150,6 +150,20 @@ impl Clocks {
         matches!((mine, slowest), (Some(w), Some(s)) if w > s.saturating_add(bound))
     }
 
+    /// Flow control: whether `key` has been read more than `bound` past `processed`, the
+    /// frontier the graph's output has reached, beyond the lateness that holds every tick back
+    /// anyway. Timely's exchange has no backpressure: a source that reads on while the worker
+    /// owning its pairs falls behind only queues ticks in that worker's channel.
+    pub fn outruns(&self, key: PartitionKey, processed: Micros, bound: Micros) -> bool {
+        let limit = processed
+            .saturating_add(self.lateness)
+            .saturating_add(bound);
+        self.partitions
+            .get(&key)
+            .and_then(|p| p.watermark)
+            .is_some_and(|w| w > limit)
+    }
+
     fn is_idle(&self, p: &Partition, now: Instant) -> bool {
         p.at_end && now.duration_since(p.quiet_since) >= self.idle_timeout
     }

@@ -216,7 +216,7 @@ fn replay(
 ) -> anyhow::Result<(Pass, Option<report::Copy>)> {
     let schema = format!(
         "{}_w{workers}_{}",
-        args.prefix,
+        schema_of(topic),
         if tick_rows { "ticks" } else { "noticks" }
     );
     let client = runtime.block_on(fresh_schema(&args.postgres, &schema))?;
@@ -266,7 +266,7 @@ fn live(
     extra_pairs: &[String],
 ) -> anyhow::Result<Live> {
     let workers = args.workers.last().copied().unwrap_or(1);
-    let schema = format!("{}_live", args.prefix);
+    let schema = schema_of(topic);
     let client = runtime.block_on(fresh_schema(&args.postgres, &schema))?;
     let (lateness, commit) = (
         format!("{}ms", args.lateness.as_millis()),
@@ -345,6 +345,12 @@ fn pipeline_flags(
         flags.push("--no-ticks".to_owned());
     }
     flags
+}
+
+/// The schema a pass over `topic` writes to: named after the topic, which is stamped with the
+/// bench's start, so two benches on one database never drop each other's tables.
+fn schema_of(topic: &str) -> String {
+    topic.replace('-', "_")
 }
 
 /// A connection to `schema`, emptied first.

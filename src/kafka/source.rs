@@ -7,7 +7,9 @@
 //! straight to the writer.
 //!
 //! Watermark alignment: a partition running too far ahead of the slowest is simply not polled
-//! until the others catch up. librdkafka stops fetching it once its queue is full
+//! until the others catch up; nor is one read too far past what the graph has processed (the
+//! `processed` probe, downstream of every worker's metrics), which is the flow control timely's
+//! exchange lacks. librdkafka stops fetching it once its queue is full
 //! (`queued.max.messages.kbytes` per partition), so skew costs bounded memory, and nothing is
 //! ever dropped and fetched again. A bounded run finishes a partition at its stop offset; when
 //! all are finished the capability is dropped and the graph drains.
@@ -33,7 +35,7 @@ use tickflow_dataflows::{
     CUT_GRID,
 };
 use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, Stream};
+use timely::dataflow::{ProbeHandle, Scope, Stream};
 use tokio::sync::mpsc::Sender;
 
 use super::plan::Range;
@@ -43,7 +45,8 @@ use crate::sink::{DeadLetter, Position, SourceReport, ToWriter};
 /// Messages read per activation at most, so one busy source cannot starve the operators after it.
 const POLL_BUDGET: usize = 8_192;
 
-/// How far a partition's watermark may run ahead of the slowest one before it is not read.
+/// How far a partition's watermark may run ahead of the slowest one, or of what the graph has
+/// processed, before it is not read.
 const ALIGNMENT: Micros = 5_000_000;
 
 type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<DefaultConsumerContext>;
@@ -262,11 +265,12 @@ impl Activation<'_> {
     }
 }
 
-/// Builds this worker's source.
+/// Builds this worker's source; `processed` probes the output of the graph it feeds.
 pub fn kafka_source<'scope>(
     scope: Scope<'scope, Micros>,
     settings: &SourceSettings,
     writer: Sender<ToWriter>,
+    processed: ProbeHandle<Micros>,
 ) -> Result<Stream<'scope, Micros, Vec<Tick>>, SourceError> {
     let (index, peers) = (scope.index(), scope.peers());
     let mine: Vec<Range> = settings
@@ -341,8 +345,16 @@ pub fn kafka_source<'scope>(
                     .keys()
                     .copied()
                     .filter(|&p| {
+                        // A partition catching up on a stored cut is never held: the frontier
+                        // cannot move until it has.
+                        let outruns = |at: &Micros| {
+                            let catching_up =
+                                r.cursors.get(&p).is_some_and(|c| c.catching_up.is_some());
+                            !catching_up && act.clocks.outruns((0, p), *at, ALIGNMENT)
+                        };
                         !act.clocks.is_finished((0, p))
                             && !act.clocks.runs_ahead((0, p), now, ALIGNMENT)
+                            && !processed.with_frontier(|f| f.first().is_some_and(outruns))
                     })
                     .collect();
                 let share = (POLL_BUDGET / readable.len().max(1)).max(256);
