@@ -255,6 +255,21 @@ mod tests {
     }
 
     #[test]
+    fn flow_control_counts_the_lateness_before_the_bound() {
+        let now = Instant::now();
+        let mut clocks = Clocks::new([(0, 0), (0, 1)], 1_000, Duration::from_secs(5), now);
+        assert!(
+            !clocks.outruns((0, 0), 0, 500),
+            "no watermark: nothing read to hold back"
+        );
+        clocks.read(origin(0), Some(1_500), now);
+        assert!(!clocks.outruns((0, 0), 0, 500), "exactly lateness + bound ahead");
+        clocks.read(origin(0), Some(1_501), now);
+        assert!(clocks.outruns((0, 0), 0, 500));
+        assert!(!clocks.outruns((0, 0), 1, 500), "the graph caught up");
+    }
+
+    #[test]
     fn owner_spreads_partitions_over_workers() {
         let owners: Vec<usize> = (0..8).map(|p| owner((0, p), 3)).collect();
         assert_eq!(owners, vec![0, 1, 2, 0, 1, 2, 0, 1]);
