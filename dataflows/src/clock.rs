@@ -263,7 +263,10 @@ mod tests {
             "no watermark: nothing read to hold back"
         );
         clocks.read(origin(0), Some(1_500), now);
-        assert!(!clocks.outruns((0, 0), 0, 500), "exactly lateness + bound ahead");
+        assert!(
+            !clocks.outruns((0, 0), 0, 500),
+            "exactly lateness + bound ahead"
+        );
         clocks.read(origin(0), Some(1_501), now);
         assert!(clocks.outruns((0, 0), 0, 500));
         assert!(!clocks.outruns((0, 0), 1, 500), "the graph caught up");
