@@ -61,20 +61,15 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
     };
 
     let mut topics = Vec::new();
-    let mut ends = BTreeMap::new();
     let outcome = (|| {
         let replays = [BenchPass::Raw, BenchPass::Ticks, BenchPass::NoTicks];
+        let mut ends = BTreeMap::new();
         if replays.into_iter().any(wants) {
-            runtime.block_on(simulate::create_topic(
-                &args.brokers,
-                &topic,
-                args.partitions,
-            ))?;
-            topics.push(topic.clone());
-            let preloaded;
-            (preloaded, ends) = preload(args, &topic, &extra_pairs)?;
+            create_topic(runtime, args, &topic, &mut topics)?;
+            let (preloaded, preloaded_ends) = preload(args, &topic, &extra_pairs)?;
             report.preload = Some(preloaded);
-            report.until = until(&args.brokers, &topic, &ends)?;
+            report.until = until(&args.brokers, &topic, &preloaded_ends)?;
+            ends = preloaded_ends;
         }
         if wants(BenchPass::Raw) {
             let ends = simulate::offsets(&ends);
@@ -118,12 +113,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
         }
         if wants(BenchPass::Live) {
             let live_topic = format!("{topic}-live");
-            runtime.block_on(simulate::create_topic(
-                &args.brokers,
-                &live_topic,
-                args.partitions,
-            ))?;
-            topics.push(live_topic.clone());
+            create_topic(runtime, args, &live_topic, &mut topics)?;
             report.live = Some(live(args, runtime, &live_topic, &extra_pairs)?);
         }
         Ok::<_, anyhow::Error>(())
@@ -132,6 +122,22 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
     outcome?;
     report.check_targets(args.lateness);
     Ok(report)
+}
+
+/// Creates `topic` with `--partitions` and adds it to `created`, which are deleted at the end.
+fn create_topic(
+    runtime: &tokio::runtime::Runtime,
+    args: &BenchArgs,
+    topic: &str,
+    created: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    runtime.block_on(simulate::create_topic(
+        &args.brokers,
+        topic,
+        args.partitions,
+    ))?;
+    created.push(topic.to_owned());
+    Ok(())
 }
 
 /// Fills `topic` as fast as the broker takes it; returns each partition's end.

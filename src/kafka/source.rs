@@ -340,22 +340,21 @@ pub fn kafka_source<'scope>(
                 while let Some(Err(error)) = r.consumer.poll(Duration::ZERO) {
                     tracing::warn!(%error, "kafka");
                 }
+                let processed_to = processed.with_frontier(|f| f.first().copied());
                 let readable: Vec<i32> = r
                     .cursors
-                    .keys()
-                    .copied()
-                    .filter(|&p| {
+                    .iter()
+                    .filter(|&(&p, cursor)| {
                         // A partition catching up on a stored cut is never held: the frontier
                         // cannot move until it has.
-                        let outruns = |at: &Micros| {
-                            let catching_up =
-                                r.cursors.get(&p).is_some_and(|c| c.catching_up.is_some());
-                            !catching_up && act.clocks.outruns((0, p), *at, ALIGNMENT)
-                        };
-                        !act.clocks.is_finished((0, p))
+                        let held = cursor.catching_up.is_none()
+                            && processed_to
+                                .is_some_and(|at| act.clocks.outruns((0, p), at, ALIGNMENT));
+                        !held
+                            && !act.clocks.is_finished((0, p))
                             && !act.clocks.runs_ahead((0, p), now, ALIGNMENT)
-                            && !processed.with_frontier(|f| f.first().is_some_and(outruns))
                     })
+                    .map(|(&p, _)| p)
                     .collect();
                 let share = (POLL_BUDGET / readable.len().max(1)).max(256);
                 for p in readable {

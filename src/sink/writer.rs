@@ -87,7 +87,8 @@ struct Pending {
     /// of successive cells replace each other here, so only one per key waits for the commit.
     ready: Tables,
     /// Updates at or after it, by the grid time they were emitted at; within a time, in
-    /// arrival order.
+    /// arrival order. Every frontier message folds what it completes, so nothing here is
+    /// before the cut the frontiers give.
     updates: BTreeMap<Micros, Vec<Vec<Update>>>,
     /// Updates received since the last commit took its batch.
     received: usize,
@@ -135,31 +136,36 @@ pub async fn run(
     let mut ticker = tokio::time::interval(config.commit_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        // Why this commit comes: the interval, the updates received, or the end of the input.
+        let (early, last) = tokio::select! {
             message = rx.recv() => match message {
                 Some(message) => {
                     receive(message, &mut pending, &mut frontiers);
-                    if pending.received >= COMMIT_EVERY_UPDATES {
-                        commit_retrying(&mut client, &config, &mut pending, &frontiers, &mut progress, &stats).await?;
-                        ticker.reset();
+                    if pending.received < COMMIT_EVERY_UPDATES {
+                        continue;
                     }
+                    (true, false)
                 }
-                None => break,
+                None => (false, true),
             },
-            _ = ticker.tick() => {
-                commit_retrying(&mut client, &config, &mut pending, &frontiers, &mut progress, &stats).await?;
-            }
+            _ = ticker.tick() => (false, false),
+        };
+        commit_retrying(
+            &mut client,
+            &config,
+            &mut pending,
+            &frontiers,
+            &mut progress,
+            &stats,
+        )
+        .await?;
+        if last {
+            return Ok(());
+        }
+        if early {
+            ticker.reset();
         }
     }
-    commit_retrying(
-        &mut client,
-        &config,
-        &mut pending,
-        &frontiers,
-        &mut progress,
-        &stats,
-    )
-    .await
 }
 
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
@@ -224,7 +230,6 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
             frontier: None,
         };
     }
-    fold_ready(pending, cut);
     let tables = std::mem::take(&mut pending.ready);
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
