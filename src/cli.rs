@@ -190,6 +190,11 @@ pub struct BenchArgs {
     /// Kafka bootstrap servers.
     #[arg(long, env = "TICKFLOW_BROKERS", default_value = "localhost:9092")]
     pub brokers: String,
+    /// Run the live pass against an embedded broker (librdkafka's mock cluster, as `tickflow
+    /// demo`) in this process instead of `--brokers`: the pipeline still reaches it over TCP,
+    /// so a broker's own delivery can be told apart from tickflow's.
+    #[arg(long)]
+    pub embedded_broker: bool,
     /// PostgreSQL connection string.
     #[arg(
         long,

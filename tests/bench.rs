@@ -77,3 +77,39 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         "two per worker count and the live one: {targets:#?}"
     );
 }
+
+#[test]
+fn bench_measures_the_live_pass_on_an_embedded_broker() {
+    let out = tickflow_ok(&[
+        "bench",
+        "--embedded-broker",
+        "--passes",
+        "live",
+        "--postgres",
+        &postgres_url(),
+        "--prefix",
+        "bench_embedded",
+        "--pairs",
+        "10",
+        "--workers",
+        "2",
+        "--rate",
+        "2000",
+        "--warmup",
+        "1s",
+        "--duration",
+        "2s",
+        "--lateness",
+        "500ms",
+        "--json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let latency = &report["live"]["latency"];
+    assert_eq!(latency["unobserved"], 0, "{report:#}");
+    assert!(latency["measured"].as_u64() > Some(2_000), "{report:#}");
+    assert!(
+        report["raw"].is_null() && report["copy"].is_null(),
+        "{report:#}"
+    );
+}

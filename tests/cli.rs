@@ -28,6 +28,7 @@ fn bad_flags_exit_2_naming_the_flag() {
     fails_with(&["run", "--workers", "0"], 2, "--workers");
     fails_with(&["run", "--windows", "1500ms"], 2, "--windows");
     fails_with(&["run", "--from", "yesterday"], 2, "--from");
+    fails_with(&["bench", "--embedded-broker"], 2, "--embedded-broker");
     fails_with(&["run", "--until", "offset:1=2,1=3"], 2, "--until");
     fails_with(&["run", "--late", "sometimes"], 2, "--late");
     fails_with(&["run", "--schema", "Robert'); DROP TABLE"], 2, "--schema");

@@ -157,8 +157,10 @@ where
             worker.step();
         }
         drop(input);
+        // Parked, not spinning: a worker done early would otherwise poll its channels in a
+        // loop, on the cache lines the other workers are writing.
         while !probe.done() {
-            worker.step();
+            worker.step_or_park(None);
         }
         (kept.take(), dead)
     });

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use rdkafka::ClientConfig;
 
 use crate::cli::{BenchArgs, BenchPass, FeedArgs};
@@ -49,6 +51,25 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
     if wants(BenchPass::Copy) && !wants(BenchPass::Ticks) {
         return Err(ConfigError("--passes copy needs the ticks pass".into()).into());
     }
+    let replays = [BenchPass::Raw, BenchPass::Ticks, BenchPass::NoTicks];
+    if args.embedded_broker && replays.into_iter().any(wants) {
+        return Err(ConfigError(
+            "--embedded-broker serves only --passes live: librdkafka's mock cluster keeps at most \
+             100,000 messages or 5 MiB per partition, less than a preload"
+                .into(),
+        )
+        .into());
+    }
+    let embedded = match args.embedded_broker {
+        true => Some(MockCluster::new(1).context("starting the embedded broker")?),
+        false => None,
+    };
+    let args = &BenchArgs {
+        brokers: embedded
+            .as_ref()
+            .map_or_else(|| args.brokers.clone(), MockCluster::bootstrap_servers),
+        ..args.clone()
+    };
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let topic = format!("{}-{stamp}", args.prefix.replace('_', "-"));
     let extra_pairs: Vec<String> = (3..args.pairs).map(|i| format!("SYM{i:05}-USD")).collect();
@@ -62,10 +83,9 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
 
     let mut topics = Vec::new();
     let outcome = (|| {
-        let replays = [BenchPass::Raw, BenchPass::Ticks, BenchPass::NoTicks];
         let mut ends = BTreeMap::new();
         if replays.into_iter().any(wants) {
-            create_topic(runtime, args, &topic, &mut topics)?;
+            create_topic(runtime, args, embedded.as_ref(), &topic, &mut topics)?;
             let (preloaded, preloaded_ends) = preload(args, &topic, &extra_pairs)?;
             report.preload = Some(preloaded);
             report.until = until(&args.brokers, &topic, &preloaded_ends)?;
@@ -113,7 +133,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
         }
         if wants(BenchPass::Live) {
             let live_topic = format!("{topic}-live");
-            create_topic(runtime, args, &live_topic, &mut topics)?;
+            create_topic(runtime, args, embedded.as_ref(), &live_topic, &mut topics)?;
             report.live = Some(live(args, runtime, &live_topic, &extra_pairs)?);
         }
         Ok::<_, anyhow::Error>(())
@@ -125,18 +145,27 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
 }
 
 /// Creates `topic` with `--partitions` and adds it to `created`, which are deleted at the end.
+/// The embedded broker takes no admin requests: its topics are made directly and go with it.
 fn create_topic(
     runtime: &tokio::runtime::Runtime,
     args: &BenchArgs,
+    embedded: Option<&MockCluster<'_, DefaultProducerContext>>,
     topic: &str,
     created: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    runtime.block_on(simulate::create_topic(
-        &args.brokers,
-        topic,
-        args.partitions,
-    ))?;
-    created.push(topic.to_owned());
+    match embedded {
+        Some(cluster) => cluster
+            .create_topic(topic, args.partitions as i32, 1)
+            .with_context(|| format!("creating {topic} on the embedded broker"))?,
+        None => {
+            runtime.block_on(simulate::create_topic(
+                &args.brokers,
+                topic,
+                args.partitions,
+            ))?;
+            created.push(topic.to_owned());
+        }
+    }
     Ok(())
 }
 
@@ -379,6 +408,9 @@ async fn drop_schema(client: &tokio_postgres::Client, schema: &str) -> anyhow::R
 
 /// The bench's topics go when it is done; failing to delete one is only worth a warning.
 fn delete_topics(runtime: &tokio::runtime::Runtime, brokers: &str, topics: &[String]) {
+    if topics.is_empty() {
+        return;
+    }
     let admin: Result<AdminClient<DefaultClientContext>, _> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create();
