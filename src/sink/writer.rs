@@ -10,16 +10,22 @@
 //! (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
 //! the commit, the positions also go to the Kafka consumer group, for lag tools only.
 //!
+//! A commit owns the connection while it runs, and the writer goes on receiving and folding the
+//! next batch meanwhile, so PostgreSQL storing one batch overlaps the graph computing the next
+//! (one commit in flight at a time, so cuts are still stored in order).
+//!
 //! A commit also comes early, once [`COMMIT_EVERY_UPDATES`] updates arrived since the last one:
 //! a replay computes far faster than PostgreSQL stores, and without that bound the first
 //! interval alone would gather a large part of the stream in memory.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures::future::{Fuse, FutureExt};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, Update, CUT_GRID};
@@ -73,7 +79,7 @@ pub struct WriterConfig {
 
 /// Updates received since the last commit that bring the next one forward. Large enough that
 /// the per-commit statements (a row per pair touched, the state) stay a small share.
-const COMMIT_EVERY_UPDATES: usize = 131_072;
+const COMMIT_EVERY_UPDATES: usize = 65_536;
 
 /// First wait after a failed commit; it doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -107,6 +113,13 @@ struct Batch {
     frontier: Option<Micros>,
 }
 
+impl Batch {
+    /// Nothing to write: no rows, no dead letters, no positions.
+    fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.dead.is_empty() && self.positions.is_empty()
+    }
+}
+
 /// How far the stored state has come.
 struct Progress {
     /// The stored cut's frontier.
@@ -120,7 +133,7 @@ struct Progress {
 
 /// Runs until every sender is gone, then commits what is left.
 pub async fn run(
-    mut client: Client,
+    client: Client,
     config: WriterConfig,
     mut rx: Receiver<ToWriter>,
     stats: Arc<Stats>,
@@ -135,33 +148,42 @@ pub async fn run(
     };
     let mut ticker = tokio::time::interval(config.commit_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The connection, while no commit has it. A commit owns it and hands it back, so the next
+    // batch is received and folded while PostgreSQL stores the last one.
+    let mut idle = Some(client);
+    let mut committing = pin!(Fuse::terminated());
+    let (mut due, mut input_done) = (false, false);
     loop {
-        // Why this commit comes: the interval, the updates received, or the end of the input.
-        let (early, last) = tokio::select! {
-            message = rx.recv() => match message {
-                Some(message) => {
-                    receive(message, &mut pending, &mut frontiers);
-                    if pending.received < COMMIT_EVERY_UPDATES {
-                        continue;
-                    }
-                    (true, false)
-                }
-                None => (false, true),
+        let receiving = !input_done && (idle.is_some() || pending.received < COMMIT_EVERY_UPDATES);
+        tokio::select! {
+            message = rx.recv(), if receiving => match message {
+                Some(message) => receive(message, &mut pending, &mut frontiers),
+                None => input_done = true,
             },
-            _ = ticker.tick() => (false, false),
-        };
-        commit_retrying(
-            &mut client,
-            &config,
-            &mut pending,
-            &frontiers,
-            &mut progress,
-            &stats,
-        )
-        .await?;
-        if last {
-            return Ok(());
+            _ = ticker.tick(), if idle.is_some() => due = true,
+            (client, batch, outcome) = &mut committing, if idle.is_none() => {
+                idle = Some(client);
+                outcome?;
+                settle(&config, &batch, &mut progress, &stats);
+            }
         }
+        let early = pending.received >= COMMIT_EVERY_UPDATES;
+        if !(due || early || input_done) {
+            continue;
+        }
+        let Some(client) = idle.take() else {
+            continue;
+        };
+        let batch = prepare(&mut pending, &frontiers, &mut progress);
+        if batch.is_empty() {
+            idle = Some(client);
+            if input_done {
+                return Ok(());
+            }
+        } else {
+            committing.set(commit_retrying(client, &config, batch).fuse());
+        }
+        due = false;
         if early {
             ticker.reset();
         }
@@ -266,28 +288,22 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
     }
 }
 
-/// Commits the next batch, and while PostgreSQL is unreachable keeps trying with capped
-/// exponential backoff. Meanwhile nothing is received, so the workers block on the full channel
-/// and the sources stop reading: an outage holds the input instead of buffering it. A stop
-/// requested during an outage ends the run with the error, and what was not committed is read
-/// again next time.
+/// Commits `batch`, and while PostgreSQL is unreachable keeps trying with capped exponential
+/// backoff. Meanwhile the writer receives only until [`COMMIT_EVERY_UPDATES`] more updates
+/// arrived, then the workers block on the full channel and the sources stop reading: an outage
+/// holds the input instead of buffering it. A stop requested during an outage ends the run with
+/// the error, and what was not committed is read again next time. Gives the connection back,
+/// with the batch, whatever the outcome.
 async fn commit_retrying(
-    client: &mut Client,
+    mut client: Client,
     config: &WriterConfig,
-    pending: &mut Pending,
-    frontiers: &[Option<Micros>],
-    progress: &mut Progress,
-    stats: &Stats,
-) -> Result<(), StoreError> {
+    batch: Batch,
+) -> (Client, Batch, Result<(), StoreError>) {
     let started = Instant::now();
-    let batch = prepare(pending, frontiers, progress);
-    if batch.tables.is_empty() && batch.dead.is_empty() && batch.positions.is_empty() {
-        return Ok(());
-    }
     let mut delay = RETRY_FIRST;
     let mut attempt = 0u32;
     loop {
-        let error = match write(client, config, &batch).await {
+        let error = match write(&mut client, config, &batch).await {
             Ok(()) => {
                 if attempt > 0 {
                     tracing::info!(attempts = attempt, "postgres is back; committed");
@@ -295,7 +311,7 @@ async fn commit_retrying(
                 break;
             }
             Err(error) if error.is_transient() && !config.shutdown.load(Ordering::Relaxed) => error,
-            Err(error) => return Err(error),
+            Err(error) => return (client, batch, Err(error)),
         };
         attempt += 1;
         tracing::warn!(%error, attempt, retry_in = ?delay, "postgres unavailable; input held, retrying");
@@ -307,12 +323,24 @@ async fn commit_retrying(
             Ok::<_, StoreError>(fresh)
         };
         match reconnected.await {
-            Ok(fresh) => *client = fresh,
+            Ok(fresh) => client = fresh,
             Err(error) if error.is_transient() => {}
-            Err(error) => return Err(error),
+            Err(error) => return (client, batch, Err(error)),
         }
     }
+    tracing::debug!(
+        rows = batch.tables.len(),
+        dead = batch.dead.len(),
+        positions = batch.positions.len(),
+        frontier = batch.frontier,
+        took_ms = started.elapsed().as_millis() as u64,
+        "committed"
+    );
+    (client, batch, Ok(()))
+}
 
+/// What follows a commit: the stored cut moves, the consumer group and the counters learn of it.
+fn settle(config: &WriterConfig, batch: &Batch, progress: &mut Progress, stats: &Stats) {
     if let Some(frontier) = batch.frontier {
         progress.frontier = frontier;
         if !progress.committed {
@@ -329,15 +357,6 @@ async fn commit_retrying(
         .dead_letters
         .fetch_add(batch.dead.len() as u64, Ordering::Relaxed);
     stats.commits.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(
-        rows = batch.tables.len(),
-        dead = batch.dead.len(),
-        positions = batch.positions.len(),
-        frontier = progress.frontier,
-        took_ms = started.elapsed().as_millis() as u64,
-        "committed"
-    );
-    Ok(())
 }
 
 /// Past every window end and processing time in `tables`.
