@@ -6,17 +6,17 @@ mod support;
 
 use support::{postgres_url, tickflow_ok, Broker};
 
-#[test]
-fn bench_runs_every_pass_and_reports_what_it_measured() {
-    let broker = Broker::start();
-    let out = tickflow_ok(&[
-        "bench",
-        "--brokers",
-        &broker.address,
+/// `tickflow bench --json` with `broker` (its flags) and the small sizes both tests share,
+/// writing into schemas named after `prefix`.
+fn bench_json(prefix: &str, broker: &[&str]) -> serde_json::Value {
+    let postgres = postgres_url();
+    let mut args = vec!["bench"];
+    args.extend_from_slice(broker);
+    args.extend_from_slice(&[
         "--postgres",
-        &postgres_url(),
+        &postgres,
         "--prefix",
-        "bench_test",
+        prefix,
         "--messages",
         "20000",
         "--pairs",
@@ -35,8 +35,14 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         "500ms",
         "--json",
     ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let out = tickflow_ok(&args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn bench_runs_every_pass_and_reports_what_it_measured() {
+    let broker = Broker::start();
+    let report = bench_json("bench_test", &["--brokers", &broker.address]);
 
     let number = |v: &serde_json::Value| serde_json::from_value::<f64>(v.clone()).ok();
     let raw = &report["raw"];
@@ -80,31 +86,7 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
 
 #[test]
 fn bench_measures_the_live_pass_on_an_embedded_broker() {
-    let out = tickflow_ok(&[
-        "bench",
-        "--embedded-broker",
-        "--passes",
-        "live",
-        "--postgres",
-        &postgres_url(),
-        "--prefix",
-        "bench_embedded",
-        "--pairs",
-        "10",
-        "--workers",
-        "2",
-        "--rate",
-        "2000",
-        "--warmup",
-        "1s",
-        "--duration",
-        "2s",
-        "--lateness",
-        "500ms",
-        "--json",
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let report = bench_json("bench_embedded", &["--embedded-broker", "--passes", "live"]);
     let latency = &report["live"]["latency"];
     assert_eq!(latency["unobserved"], 0, "{report:#}");
     assert!(latency["measured"].as_u64() > Some(2_000), "{report:#}");

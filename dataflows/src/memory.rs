@@ -157,8 +157,8 @@ where
             worker.step();
         }
         drop(input);
-        // Parked, not spinning: a worker done early would otherwise poll its channels in a
-        // loop, on the cache lines the other workers are writing.
+        // Parked, not spinning: a worker done early has nothing to do until the others'
+        // progress reaches it, and polling its channels meanwhile takes a core from them.
         while !probe.done() {
             worker.step_or_park(None);
         }
