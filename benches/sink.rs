@@ -84,9 +84,9 @@ async fn setup(url: &str) -> Option<Client> {
 /// One commit of tick rows, building their columns as the writer does.
 async fn write_ticks(client: &mut Client, rows: &[&TickRow]) -> Result<(), StoreError> {
     let mut tx = client.transaction().await?;
-    let values: Vec<TickValues> = rows.iter().map(|r| TickValues::new(TOPIC, r)).collect();
-    let columns: Vec<_> = values.iter().map(TickValues::tick_columns).collect();
-    TICKS.write(&mut tx, &columns).await?;
+    TICKS
+        .write(&mut tx, rows.iter().map(|r| TickValues::new(TOPIC, r)))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -95,9 +95,9 @@ async fn write_ticks(client: &mut Client, rows: &[&TickRow]) -> Result<(), Store
 async fn write_windows(client: &mut Client, rows: &[&WindowRow]) -> Result<(), StoreError> {
     let now = Utc::now();
     let mut tx = client.transaction().await?;
-    let values: Vec<WindowValues> = rows.iter().map(|r| WindowValues::new(r, &now)).collect();
-    let columns: Vec<_> = values.iter().map(WindowValues::columns).collect();
-    WINDOWS.write(&mut tx, &columns).await?;
+    WINDOWS
+        .write(&mut tx, rows.iter().map(|r| WindowValues::new(r, &now)))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

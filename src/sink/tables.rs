@@ -218,14 +218,18 @@ impl Table {
         Ok(())
     }
 
-    /// Writes `rows` (each one value per column): staged by binary `COPY`, then moved into the
-    /// table with one statement per move.
-    pub async fn write(
+    /// Writes `rows`: staged by binary `COPY`, then moved into the table with one statement
+    /// per move. Each row's values are built as it is copied and dropped after, so a commit
+    /// holds no second copy of its batch; `rows` is iterated again when the straight copy
+    /// meets a key already there.
+    pub async fn write<R: Columns>(
         &self,
         tx: &mut Transaction<'_>,
-        rows: &[Vec<&(dyn ToSql + Sync)>],
+        rows: impl Iterator<Item = R> + Clone,
     ) -> Result<(), StoreError> {
-        if rows.is_empty() || (self.insert_first && self.insert_new(tx, rows).await?) {
+        if rows.clone().next().is_none()
+            || (self.insert_first && self.insert_new(tx, rows.clone()).await?)
+        {
             return Ok(());
         }
         self.copy(tx, &self.stage(), rows).await?;
@@ -237,10 +241,10 @@ impl Table {
 
     /// Copies `rows` straight into the table; false, with nothing written, when one of their
     /// keys is already there.
-    async fn insert_new(
+    async fn insert_new<R: Columns>(
         &self,
         tx: &mut Transaction<'_>,
-        rows: &[Vec<&(dyn ToSql + Sync)>],
+        rows: impl Iterator<Item = R>,
     ) -> Result<bool, StoreError> {
         let savepoint = tx.savepoint("insert_new").await?;
         match self.copy(&savepoint, self.name, rows).await {
@@ -257,11 +261,11 @@ impl Table {
     }
 
     /// Binary `COPY` of `rows` into `target`: the table or its stage.
-    async fn copy(
+    async fn copy<R: Columns>(
         &self,
         tx: &Transaction<'_>,
         target: &str,
-        rows: &[Vec<&(dyn ToSql + Sync)>],
+        rows: impl Iterator<Item = R>,
     ) -> Result<u64, StoreError> {
         let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
         let sql = format!("COPY {target} ({}) FROM STDIN BINARY", columns.join(", "));
@@ -270,7 +274,7 @@ impl Table {
         let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
         for row in rows {
-            writer.as_mut().write(row).await?;
+            writer.as_mut().write(&row.columns()).await?;
         }
         Ok(writer.finish().await?)
     }
@@ -301,6 +305,25 @@ impl Table {
             key = self.key.join(", "),
         );
         Ok(tx.execute(&sql, &[]).await?)
+    }
+}
+
+/// A row as its table's column values, in staging order.
+pub trait Columns {
+    /// The values, borrowed from the row.
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)>;
+}
+
+/// Rows built in place, for the small tables whose values are at hand.
+impl Columns for Vec<&(dyn ToSql + Sync)> {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.clone()
+    }
+}
+
+impl<R: Columns> Columns for &R {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+        (**self).columns()
     }
 }
 
@@ -355,9 +378,11 @@ impl<'a> TickValues<'a> {
             row,
         }
     }
+}
 
-    /// The `ticks` columns.
-    pub fn tick_columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+/// The `ticks` columns.
+impl Columns for TickValues<'_> {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         let o = &self.row.tick.origin;
         let mut v: Vec<&(dyn ToSql + Sync)> = vec![
             &self.topic,
@@ -394,9 +419,11 @@ impl<'a> PairValues<'a> {
             now,
         }
     }
+}
 
-    /// The `pair_metrics` columns.
-    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+/// The `pair_metrics` columns.
+impl Columns for PairValues<'_> {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         let mut v: Vec<&(dyn ToSql + Sync)> = vec![&self.last.row.tick.quote.pair, &self.last.ts];
         v.extend(
             self.last
@@ -447,9 +474,11 @@ impl<'a> WindowValues<'a> {
             now,
         }
     }
+}
 
-    /// The staged `window_aggregates` columns.
-    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+/// The staged `window_aggregates` columns.
+impl Columns for WindowValues<'_> {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         let a = &self.row.agg;
         vec![
             &self.row.key.pair,
@@ -491,9 +520,11 @@ impl<'a> DeadValues<'a> {
     pub fn new(topic: &'a str, dead: &'a DeadLetter, now: &'a DateTime<Utc>) -> Self {
         DeadValues { topic, dead, now }
     }
+}
 
-    /// The `dead_letters` columns.
-    pub fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
+/// The `dead_letters` columns.
+impl Columns for DeadValues<'_> {
+    fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         vec![
             &self.topic,
             &self.dead.origin.partition,

@@ -415,54 +415,34 @@ async fn write(
     let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
     let mut tx = client.transaction().await?;
     let tables = &batch.tables;
-    let ticks: Vec<TickValues> = tables
-        .ticks
-        .values()
-        .map(|r| TickValues::new(topic(r.tick.origin.topic), r))
-        .collect();
     TICKS
         .write(
             &mut tx,
-            &ticks
-                .iter()
-                .map(TickValues::tick_columns)
-                .collect::<Vec<_>>(),
+            tables
+                .ticks
+                .values()
+                .map(|r| TickValues::new(topic(r.tick.origin.topic), r)),
         )
         .await?;
-    let pairs: Vec<PairValues> = tables
-        .pairs
-        .values()
-        .map(|r| PairValues::new(r, &now))
-        .collect();
     PAIRS
         .write(
             &mut tx,
-            &pairs.iter().map(PairValues::columns).collect::<Vec<_>>(),
+            tables.pairs.values().map(|r| PairValues::new(r, &now)),
         )
         .await?;
-    let windows: Vec<WindowValues> = tables
-        .windows
-        .values()
-        .map(|r| WindowValues::new(r, &now))
-        .collect();
     WINDOWS
         .write(
             &mut tx,
-            &windows
-                .iter()
-                .map(WindowValues::columns)
-                .collect::<Vec<_>>(),
+            tables.windows.values().map(|r| WindowValues::new(r, &now)),
         )
         .await?;
-    let dead: Vec<DeadValues> = batch
-        .dead
-        .iter()
-        .map(|d| DeadValues::new(topic(d.origin.topic), d, &now))
-        .collect();
     DEAD_LETTERS
         .write(
             &mut tx,
-            &dead.iter().map(DeadValues::columns).collect::<Vec<_>>(),
+            batch
+                .dead
+                .iter()
+                .map(|d| DeadValues::new(topic(d.origin.topic), d, &now)),
         )
         .await?;
     if let Some(frontier) = batch.frontier {
@@ -502,7 +482,7 @@ async fn write_state(
             ]
         })
         .collect();
-    POSITIONS.write(tx, &rows).await?;
+    POSITIONS.write(tx, rows.iter()).await?;
 
     let segment = frontier as i64;
     let segments: Vec<(&String, chrono::DateTime<Utc>, Vec<u8>)> = batch
@@ -518,7 +498,7 @@ async fn write_state(
         .iter()
         .map(|(pair, newest, bytes)| vec![*pair as &(dyn ToSql + Sync), &segment, newest, bytes])
         .collect();
-    HISTORY.write(tx, &rows).await?;
+    HISTORY.write(tx, rows.iter()).await?;
     let (pairs, keep_after): (Vec<&str>, Vec<chrono::DateTime<Utc>>) = batch
         .tables
         .history
