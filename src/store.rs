@@ -14,7 +14,11 @@ use crate::sink::history;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "tables", include_str!("../migrations/0001_tables.sql")),
     (2, "state", include_str!("../migrations/0002_state.sql")),
-    (3, "byte_keys", include_str!("../migrations/0003_byte_keys.sql")),
+    (
+        3,
+        "byte_keys",
+        include_str!("../migrations/0003_byte_keys.sql"),
+    ),
 ];
 
 /// A failure talking to PostgreSQL.
