@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tickflow::sink::tables::{TickValues, WindowValues, TICKS, WINDOWS};
+use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store::{self, StoreError};
 use tickflow_dataflows::memory::{run, MemorySource};
 use tickflow_dataflows::{LatePolicy, MetricsConfig, Tables, TickRow, WindowRow};
@@ -81,22 +82,22 @@ async fn setup(url: &str) -> Option<Client> {
     Some(client)
 }
 
-/// One commit of tick rows, building their columns as the writer does.
-async fn write_ticks(client: &mut Client, rows: &[&TickRow]) -> Result<(), StoreError> {
-    let mut tx = client.transaction().await?;
-    TICKS
-        .write(&mut tx, rows.iter().map(|r| TickValues::new(TOPIC, r)))
-        .await?;
-    tx.commit().await?;
+/// One commit of tick rows, copied straight into `ticks` as the writer does.
+async fn write_ticks(client: &Client, rows: &[&TickRow]) -> Result<(), StoreError> {
+    let values = || rows.iter().map(|r| TickValues::new(TOPIC, r));
+    let mut copy = TickCopy::begin(client).await?;
+    copy.write(values()).await?;
+    copy.close(client, values()).await?;
+    client.batch_execute("COMMIT").await?;
     Ok(())
 }
 
 /// One commit of window rows, stamped now as the writer does.
 async fn write_windows(client: &mut Client, rows: &[&WindowRow]) -> Result<(), StoreError> {
     let now = Utc::now();
-    let mut tx = client.transaction().await?;
+    let tx = client.transaction().await?;
     WINDOWS
-        .write(&mut tx, rows.iter().map(|r| WindowValues::new(r, &now)))
+        .write(tx.client(), rows.iter().map(|r| WindowValues::new(r, &now)))
         .await?;
     tx.commit().await?;
     Ok(())
@@ -126,9 +127,7 @@ fn bench(c: &mut Criterion) {
                         .await
                         .expect("truncate ticks");
                     let start = Instant::now();
-                    write_ticks(&mut client, &ticks)
-                        .await
-                        .expect("write tick rows");
+                    write_ticks(&client, &ticks).await.expect("write tick rows");
                     timed += start.elapsed();
                 }
                 timed

@@ -5,6 +5,7 @@
 //! | `operator.rs` | the timely operator that hands each worker's updates and frontier to the writer |
 //! | `writer.rs` | the one task that owns the connection and commits a transaction per interval |
 //! | `tables.rs` | how each table is written: binary `COPY` into a staging table, then one upsert |
+//! | `tick_copy.rs` | `ticks` rows copied straight into the table, ahead of their commit |
 //! | `history.rs` | the byte layout of a rolling-history segment |
 //!
 //! Invariant: each transaction commits a cut (`tickflow_dataflows::cut`): the rows of exactly
@@ -14,6 +15,7 @@
 pub mod history;
 pub mod operator;
 pub mod tables;
+pub mod tick_copy;
 pub mod writer;
 
 use tickflow_dataflows::{Micros, Origin, PartitionCut, Update};

@@ -1,17 +1,15 @@
 //! How each table is written: one binary `COPY` into a session-local staging table, then one
 //! `INSERT … SELECT … ON CONFLICT DO UPDATE`. Two round trips per table per commit, whatever
-//! the number of rows. Rows that are nearly always new (`ticks`) are first copied straight
-//! into the table inside a savepoint, which costs the server half the work; a key already
-//! there rolls that back and the rows take the staged upsert, so every write stays an upsert.
+//! the number of rows. `ticks` rows, which are nearly always new, go straight into the table
+//! instead (`tick_copy.rs`), and take this way only when a key is already there.
 
 use chrono::{DateTime, Utc};
 use futures::pin_mut;
 use rust_decimal::Decimal;
 use tickflow_dataflows::{PairRow, TickMetrics, TickRow, WindowRow};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::Client;
 
 use super::DeadLetter;
 use crate::store::{timestamp, StoreError};
@@ -24,8 +22,6 @@ pub struct Table {
     /// How staged rows move into the table: for the rows matching each filter, replace the
     /// stored row, or apply the given merge assignments.
     moves: &'static [(&'static str, Option<&'static str>)],
-    /// Whether to try a plain `COPY` into the table before staging.
-    insert_first: bool,
 }
 
 const REPLACE: &[(&str, Option<&str>)] = &[("true", None)];
@@ -52,7 +48,6 @@ pub const TICKS: Table = Table {
     ],
     key: &["source_topic", "source_partition", "source_offset"],
     moves: REPLACE,
-    insert_first: true,
 };
 
 /// `pair_metrics`.
@@ -78,7 +73,6 @@ pub const PAIRS: Table = Table {
     ],
     key: &["pair"],
     moves: REPLACE,
-    insert_first: false,
 };
 
 /// `window_aggregates`; staged rows carry one more column, `delta`.
@@ -111,7 +105,6 @@ pub const WINDOWS: Table = Table {
     ],
     key: &["pair", "window_seconds", "window_start"],
     moves: &[("NOT delta", None), ("delta", Some(WINDOW_MERGE))],
-    insert_first: false,
 };
 
 /// `dead_letters`.
@@ -127,7 +120,6 @@ pub const DEAD_LETTERS: Table = Table {
     ],
     key: &["source_topic", "source_partition", "source_offset"],
     moves: REPLACE,
-    insert_first: false,
 };
 
 /// `source_positions`.
@@ -144,7 +136,6 @@ pub const POSITIONS: Table = Table {
     ],
     key: &["pipeline", "topic", "partition"],
     moves: REPLACE,
-    insert_first: false,
 };
 
 /// `rolling_history`: one segment per pair per commit. A segment id repeats only when the
@@ -164,7 +155,6 @@ pub const HISTORY: Table = Table {
             "max_ts = GREATEST(t.max_ts, EXCLUDED.max_ts), entries = t.entries || EXCLUDED.entries",
         ),
     )],
-    insert_first: false,
 };
 
 /// A late window delta merges into the stored row: extremes widen, sums and counts add, the
@@ -218,60 +208,32 @@ impl Table {
         Ok(())
     }
 
-    /// Writes `rows`: staged by binary `COPY`, then moved into the table with one statement
-    /// per move. Each row's values are built as it is copied and dropped after, so a commit
-    /// holds no second copy of its batch; `rows` is iterated again when the straight copy
-    /// meets a key already there.
+    /// Writes `rows` in the transaction open on `client`: staged by binary `COPY`, then moved
+    /// into the table with one statement per move. Each row's values are built as it is copied
+    /// and dropped after, so a commit holds no second copy of its batch.
     pub async fn write<R: Columns>(
         &self,
-        tx: &mut Transaction<'_>,
+        client: &Client,
         rows: impl Iterator<Item = R> + Clone,
     ) -> Result<(), StoreError> {
-        if rows.clone().next().is_none()
-            || (self.insert_first && self.insert_new(tx, rows.clone()).await?)
-        {
+        if rows.clone().next().is_none() {
             return Ok(());
         }
-        self.copy(tx, &self.stage(), rows).await?;
+        self.copy(client, &self.stage(), rows).await?;
         for (filter, merge) in self.moves {
-            self.upsert(tx, filter, *merge).await?;
+            self.upsert(client, filter, *merge).await?;
         }
         Ok(())
     }
 
-    /// Copies `rows` straight into the table; false, with nothing written, when one of their
-    /// keys is already there.
-    async fn insert_new<R: Columns>(
-        &self,
-        tx: &mut Transaction<'_>,
-        rows: impl Iterator<Item = R>,
-    ) -> Result<bool, StoreError> {
-        let savepoint = tx.savepoint("insert_new").await?;
-        match self.copy(&savepoint, self.name, rows).await {
-            Ok(_) => {
-                savepoint.commit().await?;
-                Ok(true)
-            }
-            Err(StoreError::Query(error)) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                savepoint.rollback().await?;
-                Ok(false)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
     /// Binary `COPY` of `rows` into `target`: the table or its stage.
-    async fn copy<R: Columns>(
+    pub async fn copy<R: Columns>(
         &self,
-        tx: &Transaction<'_>,
+        client: &Client,
         target: &str,
         rows: impl Iterator<Item = R>,
     ) -> Result<u64, StoreError> {
-        let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
-        let sql = format!("COPY {target} ({}) FROM STDIN BINARY", columns.join(", "));
-        let sink = tx.copy_in(&sql).await?;
-        let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
-        let writer = BinaryCopyInWriter::new(sink, &types);
+        let writer = self.copy_in(client, target).await?;
         pin_mut!(writer);
         for row in rows {
             writer.as_mut().write(&row.columns()).await?;
@@ -279,11 +241,29 @@ impl Table {
         Ok(writer.finish().await?)
     }
 
+    /// Starts a binary `COPY` of this table's columns into `target`: the table or its stage.
+    pub async fn copy_in(
+        &self,
+        client: &Client,
+        target: &str,
+    ) -> Result<BinaryCopyInWriter, StoreError> {
+        let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
+        let sql = format!("COPY {target} ({}) FROM STDIN BINARY", columns.join(", "));
+        let sink = client.copy_in(&sql).await?;
+        let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
+        Ok(BinaryCopyInWriter::new(sink, &types))
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// Moves the staged rows matching `filter` into the table: replacing rows with the same
     /// key, or merging with `merge` assignments.
     async fn upsert(
         &self,
-        tx: &Transaction<'_>,
+        client: &Client,
         filter: &str,
         merge: Option<&str>,
     ) -> Result<u64, StoreError> {
@@ -304,7 +284,7 @@ impl Table {
             stage = self.stage(),
             key = self.key.join(", "),
         );
-        Ok(tx.execute(&sql, &[]).await?)
+        Ok(client.execute(&sql, &[]).await?)
     }
 }
 

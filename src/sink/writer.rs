@@ -12,7 +12,10 @@
 //!
 //! A commit owns the connection while it runs, and the writer goes on receiving and folding the
 //! next batch meanwhile, so PostgreSQL storing one batch overlaps the graph computing the next
-//! (one commit in flight at a time, so cuts are still stored in order).
+//! (one commit in flight at a time, so cuts are still stored in order). Between commits the
+//! connection is not idle either: the next transaction is open, and tick rows are copied into
+//! it as the frontier completes them ([`TickCopy`]), so a commit is left with only the copy's end
+//! and the few rows per pair, which is what a live row waits for.
 //!
 //! A commit also comes early, once [`COMMIT_EVERY_UPDATES`] updates arrived since the last one:
 //! a replay computes far faster than PostgreSQL stores, and without that bound the first
@@ -28,7 +31,7 @@ use chrono::Utc;
 use futures::future::{Fuse, FutureExt};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, Update, CUT_GRID};
+use tickflow_dataflows::{cell, Micros, Origin, PartitionCut, Tables, Update, CUT_GRID};
 use tokio::sync::mpsc::Receiver;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
@@ -38,6 +41,7 @@ use super::tables::{
     DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS, POSITIONS,
     TICKS, WINDOWS,
 };
+use super::tick_copy::TickCopy;
 use super::{DeadLetter, Position, ToWriter};
 use crate::kafka::Quiet;
 use crate::store::{self, timestamp, StoreError};
@@ -96,6 +100,10 @@ struct Pending {
     /// arrival order. Every frontier message folds what it completes, so nothing here is
     /// before the cut the frontiers give.
     updates: BTreeMap<Micros, Vec<Vec<Update>>>,
+    /// Ticks of [`Pending::ready`] not yet copied into the open transaction.
+    uncopied: Vec<Origin>,
+    /// Copying ahead failed for the ticks ready now: their commit writes them all.
+    copy_failed: bool,
     /// Updates received since the last commit took its batch.
     received: usize,
     dead: Vec<DeadLetter>,
@@ -107,6 +115,8 @@ struct Pending {
 /// One transaction's content.
 struct Batch {
     tables: Tables,
+    /// Ticks of `tables` not copied yet when the commit took them.
+    uncopied: Vec<Origin>,
     dead: Vec<DeadLetter>,
     positions: Vec<Position>,
     /// The stored cut's frontier after this commit, when it moves.
@@ -151,6 +161,8 @@ pub async fn run(
     // The connection, while no commit has it. A commit owns it and hands it back, so the next
     // batch is received and folded while PostgreSQL stores the last one.
     let mut idle = Some(client);
+    // The next transaction, open on the idle connection while tick rows are copied into it.
+    let mut copy: Option<TickCopy> = None;
     let mut committing = pin!(Fuse::terminated());
     let (mut due, mut input_done) = (false, false);
     loop {
@@ -167,6 +179,9 @@ pub async fn run(
                 settle(&config, &batch, &mut progress, &stats);
             }
         }
+        if let Some(client) = idle.as_ref() {
+            copy_ahead(client, &config, &mut pending, &mut copy).await;
+        }
         let early = pending.received >= COMMIT_EVERY_UPDATES;
         if !(due || early || input_done) {
             continue;
@@ -181,7 +196,7 @@ pub async fn run(
                 return Ok(());
             }
         } else {
-            committing.set(commit_retrying(client, &config, batch).fuse());
+            committing.set(commit_retrying(client, &config, batch, copy.take()).fuse());
         }
         due = false;
         if early {
@@ -232,7 +247,64 @@ fn fold_ready(pending: &mut Pending, cut: Micros) {
         cut => pending.updates.split_off(&cut),
     };
     for batches in std::mem::replace(&mut pending.updates, later).into_values() {
-        pending.ready.extend(batches.into_iter().flatten());
+        for update in batches.into_iter().flatten() {
+            if let Update::Tick(row) = &update {
+                pending.uncopied.push(row.tick.origin);
+            }
+            pending.ready.apply(update);
+        }
+    }
+}
+
+/// Copies the ready ticks not copied yet into the open transaction, beginning it if needed.
+/// A failure only ends the copy: its transaction is rolled back and the commit writes every
+/// row itself, with the retries a commit has.
+async fn copy_ahead(
+    client: &Client,
+    config: &WriterConfig,
+    pending: &mut Pending,
+    copy: &mut Option<TickCopy>,
+) {
+    if pending.uncopied.is_empty() || pending.copy_failed {
+        return;
+    }
+    let rows = std::mem::take(&mut pending.uncopied);
+    let copied = async {
+        let open = match copy {
+            Some(open) => open,
+            None => copy.insert(TickCopy::begin(client).await?),
+        };
+        open.write(tick_values(config, &pending.ready, &rows)).await
+    };
+    if let Err(error) = copied.await {
+        tracing::debug!(%error, "copying tick rows ahead of their commit; the commit writes them");
+        *copy = None;
+        pending.copy_failed = true;
+        roll_back(client).await;
+    }
+}
+
+/// The `ticks` columns of the rows of `tables` at `origins`.
+fn tick_values<'a>(
+    config: &'a WriterConfig,
+    tables: &'a Tables,
+    origins: &'a [Origin],
+) -> impl Iterator<Item = TickValues<'a>> + 'a {
+    origins
+        .iter()
+        .filter_map(|origin| tables.ticks.get(origin))
+        .map(|row| TickValues::new(topic(config, row.tick.origin.topic), row))
+}
+
+/// The name of topic `index`.
+fn topic(config: &WriterConfig, index: u32) -> &str {
+    config.topics.get(index as usize).map_or("", String::as_str)
+}
+
+/// Ends whatever transaction the connection has open; a connection that is gone has none.
+async fn roll_back(client: &Client) {
+    if let Err(error) = client.batch_execute("ROLLBACK").await {
+        tracing::debug!(%error, "rolling back");
     }
 }
 
@@ -242,17 +314,22 @@ fn fold_ready(pending: &mut Pending, cut: Micros) {
 /// committed, so every window is final and a later run's ticks for them are late.
 fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut Progress) -> Batch {
     pending.received = 0;
+    pending.copy_failed = false;
     let dead = std::mem::take(&mut pending.dead);
     let cut = cut(frontiers);
+    // Nothing is ready here: every update before the stored frontier went with the commit that
+    // stored it, so no tick of a later cut has been copied into the open transaction.
     if cut <= progress.frontier {
         return Batch {
             tables: Tables::default(),
+            uncopied: Vec::new(),
             dead,
             positions: Vec::new(),
             frontier: None,
         };
     }
     let tables = std::mem::take(&mut pending.ready);
+    let uncopied = std::mem::take(&mut pending.uncopied);
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
         Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
@@ -282,6 +359,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
         .collect();
     Batch {
         tables,
+        uncopied,
         dead,
         positions,
         frontier: Some(stored),
@@ -293,17 +371,23 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
 /// arrived, then the workers block on the full channel and the sources stop reading: an outage
 /// holds the input instead of buffering it. A stop requested during an outage ends the run with
 /// the error, and what was not committed is read again next time. Gives the connection back,
-/// with the batch, whatever the outcome.
+/// with the batch, whatever the outcome. `copy` is the batch's transaction with its ticks copied
+/// so far; a retry begins anew and copies them all.
 async fn commit_retrying(
     mut client: Client,
     config: &WriterConfig,
     batch: Batch,
+    mut copy: Option<TickCopy>,
 ) -> (Client, Batch, Result<(), StoreError>) {
     let started = Instant::now();
     let mut delay = RETRY_FIRST;
     let mut attempt = 0u32;
     loop {
-        let error = match write(&mut client, config, &batch).await {
+        let written = write(&client, config, &batch, copy.take()).await;
+        if written.is_err() {
+            roll_back(&client).await;
+        }
+        let error = match written {
             Ok(()) => {
                 if attempt > 0 {
                     tracing::info!(attempts = attempt, "postgres is back; committed");
@@ -374,12 +458,12 @@ fn mirror_to_group(config: &WriterConfig, positions: &[Position]) {
     };
     let mut tpl = TopicPartitionList::new();
     for p in positions {
-        let topic = config
-            .topics
-            .get(p.topic as usize)
-            .map_or("", String::as_str);
         if tpl
-            .add_partition_offset(topic, p.partition, Offset::Offset(p.cut.next_offset))
+            .add_partition_offset(
+                topic(config, p.topic),
+                p.partition,
+                Offset::Offset(p.cut.next_offset),
+            )
             .is_err()
         {
             return;
@@ -405,68 +489,83 @@ async fn create_stages(client: &Client) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes one batch in one transaction.
+/// Writes one batch in one transaction: the one `copy` began, with the ticks it has not
+/// copied, or a new one.
 async fn write(
-    client: &mut Client,
+    client: &Client,
     config: &WriterConfig,
     batch: &Batch,
+    copy: Option<TickCopy>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
-    let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
-    let mut tx = client.transaction().await?;
     let tables = &batch.tables;
-    TICKS
-        .write(
-            &mut tx,
-            tables
-                .ticks
-                .values()
-                .map(|r| TickValues::new(topic(r.tick.origin.topic), r)),
-        )
-        .await?;
+    let every_tick = || {
+        tables
+            .ticks
+            .values()
+            .map(|r| TickValues::new(topic(config, r.tick.origin.topic), r))
+    };
+    let copy = match copy {
+        Some(mut open) => {
+            open.write(tick_values(config, tables, &batch.uncopied))
+                .await?;
+            Some(open)
+        }
+        None if tables.ticks.is_empty() => {
+            client.batch_execute("BEGIN").await?;
+            None
+        }
+        None => {
+            let mut open = TickCopy::begin(client).await?;
+            open.write(every_tick()).await?;
+            Some(open)
+        }
+    };
+    if let Some(open) = copy {
+        open.close(client, every_tick()).await?;
+    }
     PAIRS
         .write(
-            &mut tx,
+            client,
             tables.pairs.values().map(|r| PairValues::new(r, &now)),
         )
         .await?;
     WINDOWS
         .write(
-            &mut tx,
+            client,
             tables.windows.values().map(|r| WindowValues::new(r, &now)),
         )
         .await?;
     DEAD_LETTERS
         .write(
-            &mut tx,
+            client,
             batch
                 .dead
                 .iter()
-                .map(|d| DeadValues::new(topic(d.origin.topic), d, &now)),
+                .map(|d| DeadValues::new(topic(config, d.origin.topic), d, &now)),
         )
         .await?;
     if let Some(frontier) = batch.frontier {
-        write_state(&mut tx, config, batch, frontier, &now).await?;
+        write_state(client, config, batch, frontier, &now).await?;
     }
-    tx.commit().await?;
+    client.batch_execute("COMMIT").await?;
     Ok(())
 }
 
 /// The resumable part of a cut: positions, rolling-history segments (and the expiry of those
 /// no longer kept) and the pipeline's frontier.
 async fn write_state(
-    tx: &mut tokio_postgres::Transaction<'_>,
+    client: &Client,
     config: &WriterConfig,
     batch: &Batch,
     frontier: Micros,
     now: &chrono::DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let topic = |i: u32| config.topics.get(i as usize).map_or("", String::as_str);
     let stored_at = timestamp(frontier);
     let places: Vec<(&str, &Position)> = batch
         .positions
         .iter()
-        .map(|p| (topic(p.topic), p))
+        .map(|p| (topic(config, p.topic), p))
         .collect();
     let rows: Vec<Vec<&(dyn ToSql + Sync)>> = places
         .iter()
@@ -482,7 +581,7 @@ async fn write_state(
             ]
         })
         .collect();
-    POSITIONS.write(tx, rows.iter()).await?;
+    POSITIONS.write(client, rows.iter()).await?;
 
     let segment = frontier as i64;
     let segments: Vec<(&String, chrono::DateTime<Utc>, Vec<u8>)> = batch
@@ -498,7 +597,7 @@ async fn write_state(
         .iter()
         .map(|(pair, newest, bytes)| vec![*pair as &(dyn ToSql + Sync), &segment, newest, bytes])
         .collect();
-    HISTORY.write(tx, rows.iter()).await?;
+    HISTORY.write(client, rows.iter()).await?;
     let (pairs, keep_after): (Vec<&str>, Vec<chrono::DateTime<Utc>>) = batch
         .tables
         .history
@@ -506,14 +605,14 @@ async fn write_state(
         .map(|(pair, h)| (pair.as_str(), timestamp(h.keep_after)))
         .unzip();
     if !pairs.is_empty() {
-        tx.execute(
+        client.execute(
             "DELETE FROM rolling_history h USING unnest($1::text[], $2::timestamptz[]) AS k(pair, keep_after)
              WHERE h.pair = k.pair AND h.max_ts <= k.keep_after",
             &[&pairs, &keep_after],
         )
         .await?;
     }
-    tx.execute(
+    client.execute(
         "INSERT INTO pipeline_state (pipeline, frontier, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (singleton) DO UPDATE
          SET pipeline = EXCLUDED.pipeline, frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
