@@ -42,6 +42,11 @@ pub enum SourceError {
 /// Settings every tickflow consumer shares: never commits by itself, reads only what it is
 /// assigned. Partition ends are looked up, not reported: librdkafka reports an end reached
 /// through a split partition queue as a global error that does not name the partition.
+///
+/// `fetch.wait.max.ms` is how long a broker may hold a fetch that finds nothing new. Kafka
+/// answers as soon as there is data, so there it only sets how often an idle partition is
+/// asked; a broker that holds every fetch for the whole wait (tansu 0.6 does) delays each
+/// message by it, and a live row's latency budget is a few hundred milliseconds.
 fn settings(brokers: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -55,7 +60,7 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("queued.max.messages.kbytes", "1024")
         .set("fetch.max.bytes", "2097152")
         .set("fetch.queue.backoff.ms", "20")
-        .set("fetch.wait.max.ms", "50");
+        .set("fetch.wait.max.ms", "10");
     config
 }
 
