@@ -47,6 +47,13 @@ pub enum SourceError {
 /// answers as soon as there is data, so there it only sets how often an idle partition is
 /// asked; a broker that holds every fetch for the whole wait (tansu 0.6 does) delays each
 /// message by it, and a live row's latency budget is a few hundred milliseconds.
+///
+/// librdkafka fetches a partition while its queue holds fewer than `queued.min.messages` and
+/// fewer than `queued.max.messages.kbytes`, and each fetch can add `max.partition.fetch.bytes`
+/// on top (1 MiB by default, some 9,000 quotes); every fetched message is an op of a few
+/// hundred bytes that keeps its whole receive buffer alive. With partitions held back by
+/// watermark alignment sitting at the top of that range, the smaller fetch is what bounds
+/// librdkafka's share of memory.
 fn settings(brokers: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -58,7 +65,8 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("queued.min.messages", "2500")
         .set("queued.max.messages.kbytes", "1024")
-        .set("fetch.max.bytes", "2097152")
+        .set("fetch.max.bytes", "1048576")
+        .set("max.partition.fetch.bytes", "131072")
         .set("fetch.queue.backoff.ms", "20")
         .set("fetch.wait.max.ms", "10");
     config
