@@ -219,21 +219,20 @@ impl Table {
         if rows.clone().next().is_none() {
             return Ok(());
         }
-        self.copy(client, &self.stage(), rows).await?;
+        self.stage_rows(client, rows).await?;
         for (filter, merge) in self.moves {
             self.upsert(client, filter, *merge).await?;
         }
         Ok(())
     }
 
-    /// Binary `COPY` of `rows` into `target`: the table or its stage.
-    pub async fn copy<R: Columns>(
+    /// Binary `COPY` of `rows` into the stage.
+    async fn stage_rows<R: Columns>(
         &self,
         client: &Client,
-        target: &str,
         rows: impl Iterator<Item = R>,
     ) -> Result<u64, StoreError> {
-        let writer = self.copy_in(client, target).await?;
+        let writer = self.copy_in(client, &self.stage()).await?;
         pin_mut!(writer);
         for row in rows {
             writer.as_mut().write(&row.columns()).await?;
