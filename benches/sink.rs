@@ -1,6 +1,7 @@
 //! The Postgres sink against a real database, in rows per second: a commit's `ticks` rows
-//! inserted, and its `window_aggregates` rows upserted onto stored ones, each written as the
-//! writer does (binary `COPY` into the stage, then `INSERT … ON CONFLICT`, one transaction).
+//! inserted (binary `COPY` straight into the table, `TickCopy`), and its `window_aggregates`
+//! rows upserted onto stored ones (binary `COPY` into the stage, then `INSERT … ON CONFLICT`),
+//! each in one transaction, as the writer does.
 //! The rows are real: the in-memory graph's output. This is the half of a commit `dataflow`
 //! leaves out.
 //!

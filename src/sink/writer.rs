@@ -115,8 +115,6 @@ struct Pending {
 /// One transaction's content.
 struct Batch {
     tables: Tables,
-    /// Ticks of `tables` not copied yet when the commit took them.
-    uncopied: Vec<Origin>,
     dead: Vec<DeadLetter>,
     positions: Vec<Position>,
     /// The stored cut's frontier after this commit, when it moves.
@@ -179,6 +177,7 @@ pub async fn run(
                 settle(&config, &batch, &mut progress, &stats);
             }
         }
+        // Right before any commit takes the connection: so an open copy holds every ready tick.
         if let Some(client) = idle.as_ref() {
             copy_ahead(client, &config, &mut pending, &mut copy).await;
         }
@@ -322,14 +321,14 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
     if cut <= progress.frontier {
         return Batch {
             tables: Tables::default(),
-            uncopied: Vec::new(),
             dead,
             positions: Vec::new(),
             frontier: None,
         };
     }
     let tables = std::mem::take(&mut pending.ready);
-    let uncopied = std::mem::take(&mut pending.uncopied);
+    // Copied already, or (after a failed copy) to be written by the commit with the rest.
+    pending.uncopied.clear();
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
         Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
@@ -359,7 +358,6 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
         .collect();
     Batch {
         tables,
-        uncopied,
         dead,
         positions,
         frontier: Some(stored),
@@ -371,8 +369,8 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
 /// arrived, then the workers block on the full channel and the sources stop reading: an outage
 /// holds the input instead of buffering it. A stop requested during an outage ends the run with
 /// the error, and what was not committed is read again next time. Gives the connection back,
-/// with the batch, whatever the outcome. `copy` is the batch's transaction with its ticks copied
-/// so far; a retry begins anew and copies them all.
+/// with the batch, whatever the outcome. `copy` is the batch's transaction with all its ticks
+/// copied; a retry begins anew and copies them itself.
 async fn commit_retrying(
     mut client: Client,
     config: &WriterConfig,
@@ -489,8 +487,8 @@ async fn create_stages(client: &Client) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes one batch in one transaction: the one `copy` began, with the ticks it has not
-/// copied, or a new one.
+/// Writes one batch in one transaction: the one `copy` began, which holds the batch's ticks,
+/// or a new one.
 async fn write(
     client: &Client,
     config: &WriterConfig,
@@ -506,11 +504,7 @@ async fn write(
             .map(|r| TickValues::new(topic(config, r.tick.origin.topic), r))
     };
     let copy = match copy {
-        Some(mut open) => {
-            open.write(tick_values(config, tables, &batch.uncopied))
-                .await?;
-            Some(open)
-        }
+        Some(open) => Some(open),
         None if tables.ticks.is_empty() => {
             client.batch_execute("BEGIN").await?;
             None
