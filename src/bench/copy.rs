@@ -17,7 +17,8 @@ pub struct Copied {
     pub seconds: f64,
 }
 
-/// Reads `ticks` out, empties it, and times copying the same bytes back in.
+/// Reads `ticks` out, empties it, and times copying the same bytes back in, from a checkpoint as
+/// the pass that wrote them started.
 pub async fn copy_ticks(client: &Client) -> anyhow::Result<Copied> {
     let out = client
         .copy_out("COPY ticks TO STDOUT (FORMAT binary)")
@@ -28,6 +29,7 @@ pub async fn copy_ticks(client: &Client) -> anyhow::Result<Copied> {
         .batch_execute("TRUNCATE ticks")
         .await
         .context("emptying ticks")?;
+    super::checkpoint(client).await;
     let started = Instant::now();
     let sink = client
         .copy_in::<_, bytes::Bytes>("COPY ticks FROM STDIN (FORMAT binary)")
