@@ -10,10 +10,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use tickflow_dataflows::memory::{count, MemorySource};
 use tickflow_dataflows::{decode, LatePolicy, MetricsConfig};
 
-/// mimalloc, as in the `tickflow` binary: the graph's many short-lived rows and strings are
-/// allocated and freed across threads, where glibc's allocator spends a fifth of the time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// For its global allocator, the binary's (`tickflow::allocator`).
+extern crate tickflow as _;
 
 #[path = "quotes.rs"]
 mod quotes;

@@ -12,10 +12,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use tickflow_dataflows::window::window_start;
 use tickflow_dataflows::{decode, Micros, Origin, PairState, Tick, WindowAgg};
 
-/// mimalloc, as in the `tickflow` binary: the graph's many short-lived rows and strings are
-/// allocated and freed across threads, where glibc's allocator spends a fifth of the time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// For its global allocator, the binary's (`tickflow::allocator`).
+extern crate tickflow as _;
 
 const CANONICAL: &[u8] = br#"{"pair": "BTC-USD", "bid": "50000.10", "ask": "50000.60", "timestamp": "2026-11-21T10:00:00.123Z"}"#;
 const TICKS: usize = 100_000;

@@ -3,6 +3,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | `allocator` | the global allocator (mimalloc) and its options, for the binary and the benches alike |
 //! | `cli` | the command line; every flag also from `TICKFLOW_<FLAG>` and `.env` |
 //! | `config` | flag values with structure: durations, `--from`, `--until` |
 //! | `kafka` | resolving ranges, the timely source operator |
@@ -15,6 +16,7 @@
 //!
 //! Exit codes: 0 done, 1 runtime failure (one line), 2 bad arguments or configuration.
 
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod config;

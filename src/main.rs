@@ -12,12 +12,6 @@ use tickflow::cli::{Cli, Command};
 use tickflow::config::{ConfigError, StopSpec};
 use tickflow::{bench, demo, pipeline, simulate, store};
 
-/// mimalloc: the graph's many short-lived rows and strings are allocated and freed across
-/// threads, where glibc's allocator spent a fifth of the dataflow's time (`cargo bench --bench
-/// dataflow`: 447K → 541K ticks/s on one worker).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = match Cli::try_parse() {
