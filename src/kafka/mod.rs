@@ -52,8 +52,9 @@ pub enum SourceError {
 /// fewer than `queued.max.messages.kbytes`, and each fetch can add `max.partition.fetch.bytes`
 /// on top (1 MiB by default, some 9,000 quotes); every fetched message is an op of a few
 /// hundred bytes that keeps its whole receive buffer alive. With partitions held back by
-/// watermark alignment sitting at the top of that range, the smaller fetch is what bounds
-/// librdkafka's share of memory.
+/// watermark alignment sitting at the top of that range, the smaller fetch and the shorter
+/// queue (1,000 messages instead of 2,500, about what one poll takes from a partition when one
+/// worker reads eight) are what bound librdkafka's share of memory.
 fn settings(brokers: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -63,7 +64,7 @@ fn settings(brokers: &str, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
-        .set("queued.min.messages", "2500")
+        .set("queued.min.messages", "1000")
         .set("queued.max.messages.kbytes", "1024")
         .set("fetch.max.bytes", "1048576")
         .set("max.partition.fetch.bytes", "131072")
