@@ -15,8 +15,9 @@ use libmimalloc_sys::{mi_option_set, mi_option_t};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_arena_eager_commit` in mimalloc 3's `mi_option_e`; libmimalloc-sys names only the
-/// options mimalloc 2 and 3 share. The test below checks both against their defaults.
+/// `mi_option_arena_eager_commit` in `mi_option_e` of mimalloc 3.3 (`MI_MALLOC_VERSION` 30302,
+/// libmimalloc-sys 0.1.49); the crate names only the options mimalloc 2 and 3 share. The test
+/// below fails when a dependency update brings another mimalloc, whose numbers may differ.
 const ARENA_EAGER_COMMIT: mi_option_t = 4;
 /// `mi_option_purge_delay`, in milliseconds.
 const PURGE_DELAY: mi_option_t = 15;
@@ -24,9 +25,10 @@ const PURGE_DELAY: mi_option_t = 15;
 /// Milliseconds a freed page stays before mimalloc returns it to the OS: mimalloc 2's default.
 const PURGE_DELAY_MS: c_long = 10;
 
-/// Runs with the C runtime's initializers, before `main` and before Rust allocates.
+/// Runs with the C runtime's initializers, before `main` and before Rust allocates (an ELF
+/// initializer: on other systems mimalloc keeps its defaults).
 #[used]
-#[link_section = ".init_array"]
+#[cfg_attr(target_os = "linux", link_section = ".init_array")]
 static CONFIGURE: extern "C" fn() = configure;
 
 extern "C" fn configure() {
@@ -41,16 +43,23 @@ extern "C" fn configure() {
 mod tests {
     use super::*;
 
-    fn option(option: mi_option_t) -> c_long {
-        // SAFETY: reads mimalloc's option table.
-        unsafe { libmimalloc_sys::mi_option_get(option) }
+    /// The option numbers above are those of this version's header.
+    #[test]
+    fn the_option_numbers_are_of_this_mimalloc() {
+        // SAFETY: reads a constant.
+        let version = unsafe { libmimalloc_sys::mi_version() };
+        assert_eq!(
+            version, 30302,
+            "check ARENA_EAGER_COMMIT and PURGE_DELAY in mimalloc.h"
+        );
     }
 
-    /// The options are set in a test binary too, under the numbers that are mimalloc 3's
-    /// (`mi_option_get` of a number past the table would answer 0).
+    /// Set in a test binary too, from its initializers.
     #[test]
-    fn the_options_are_set() {
-        assert_eq!(option(PURGE_DELAY), PURGE_DELAY_MS);
-        assert_eq!(option(ARENA_EAGER_COMMIT), 0);
+    fn the_options_are_set_before_main() {
+        // SAFETY: reads mimalloc's option table.
+        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        assert_eq!(get(PURGE_DELAY), PURGE_DELAY_MS);
+        assert_eq!(get(ARENA_EAGER_COMMIT), 0);
     }
 }
