@@ -503,20 +503,14 @@ async fn write(
             .values()
             .map(|r| TickValues::new(topic(config, r.tick.origin.topic), r))
     };
-    let copy = match copy {
-        Some(open) => Some(open),
-        None if tables.ticks.is_empty() => {
-            client.batch_execute("BEGIN").await?;
-            None
-        }
+    match copy {
+        Some(open) => open.close(client, every_tick()).await?,
+        None if tables.ticks.is_empty() => client.batch_execute("BEGIN").await?,
         None => {
             let mut open = TickCopy::begin(client).await?;
             open.write(every_tick()).await?;
-            Some(open)
+            open.close(client, every_tick()).await?;
         }
-    };
-    if let Some(open) = copy {
-        open.close(client, every_tick()).await?;
     }
     PAIRS
         .write(
