@@ -13,7 +13,7 @@ use tickflow_dataflows::{decode, LatePolicy, MetricsConfig};
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
 
-#[path = "quotes.rs"]
+#[path = "support/quotes.rs"]
 mod quotes;
 use quotes::quotes;
 

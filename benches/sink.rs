@@ -22,7 +22,7 @@ use tickflow_dataflows::{LatePolicy, MetricsConfig, Tables, TickRow, WindowRow};
 use tokio::runtime::Runtime;
 use tokio_postgres::Client;
 
-#[path = "quotes.rs"]
+#[path = "support/quotes.rs"]
 mod quotes;
 use quotes::quotes;
 

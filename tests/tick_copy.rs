@@ -12,7 +12,7 @@ use tickflow_dataflows::memory::{run, MemorySource};
 use tickflow_dataflows::{LatePolicy, MetricsConfig, TickRow};
 use tokio_postgres::Client;
 
-#[path = "../benches/quotes.rs"]
+#[path = "../benches/support/quotes.rs"]
 mod quotes;
 
 const SCHEMA: &str = "tick_copy";
