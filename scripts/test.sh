@@ -25,7 +25,7 @@ ensure_tansu() {
   if [ -n "${TANSU:-}" ] && [ -x "$TANSU" ]; then return; fi
   local root=$CACHE/tansu-$TANSU_VERSION-${TANSU_FEATURES//,/-}
   if [ ! -x "$root/bin/tansu" ]; then
-    say "building tansu $TANSU_VERSION ($TANSU_FEATURES) into $root (about fifteen minutes, once)"
+    say "building tansu $TANSU_VERSION ($TANSU_FEATURES) into $root (fifteen to twenty minutes, once)"
     cargo install tansu --version "$TANSU_VERSION" --locked --features "$TANSU_FEATURES" --root "$root" >&2
   fi
   TANSU=$root/bin/tansu; export TANSU
