@@ -60,6 +60,16 @@ fn keep_after(newest: Micros, rolling_window: Micros) -> Micros {
     newest.saturating_sub(rolling_window.saturating_mul(2))
 }
 
+/// Makes room for one more entry, growing by an eighth rather than doubling. A pair's history
+/// levels off at the ticks of `2W` and keeps its buffer from then on, so doubling would leave up
+/// to half of that buffer empty for good: at 1,000 pairs and 1,200 ticks each, 49 MB held for
+/// 29 MB of ticks. The extra copying happens only while a pair's history first fills.
+fn reserve_one<T>(deque: &mut VecDeque<T>) {
+    if deque.len() == deque.capacity() {
+        deque.reserve_exact((deque.len() / 8).max(16));
+    }
+}
+
 /// The fold state of one pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairState {
@@ -120,6 +130,7 @@ impl PairState {
             Some(&(newest, _)) if newest > ts => self.rolling.partition_point(|&(t, _)| t <= ts),
             _ => self.rolling.len(),
         };
+        reserve_one(&mut self.rolling);
         self.rolling.insert(at, (ts, mid));
         let newest = self.rolling.back().map_or(ts, |&(t, _)| t);
         if at < self.window_from {
@@ -186,5 +197,43 @@ impl PairState {
             sma: mean(self.last_mids_sum, self.last_mids.len() as u64),
             rolling_avg,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quote::{Origin, Quote};
+
+    fn tick(ts: Micros) -> Tick {
+        let (bid, ask) = (Decimal::new(100, 0), Decimal::new(101, 0));
+        Tick {
+            quote: Quote {
+                pair: "P".to_owned(),
+                bid,
+                ask,
+                mid: (bid + ask) / Decimal::TWO,
+                spread: ask - bid,
+                ts,
+            },
+            origin: Origin {
+                topic: 0,
+                partition: 0,
+                offset: ts as i64,
+            },
+            due: ts,
+        }
+    }
+
+    #[test]
+    fn history_holds_little_more_than_its_ticks() {
+        let (w, step) = (60_000_000, 100_000);
+        let mut state = PairState::default();
+        for i in 0..3_000 {
+            state.apply(&tick(i * step), 5, w);
+            let (len, capacity) = (state.rolling.len(), state.rolling.capacity());
+            assert!(capacity <= len + len / 8 + 16, "{capacity} for {len}");
+        }
+        assert_eq!(state.rolling.len(), 1_200, "2W of ticks, 10 a second");
     }
 }
