@@ -58,6 +58,17 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         assert!(number(&pass["messages_per_second"]) > Some(0.0), "{pass:#}");
         // A tickflow process holds at least its binary's code resident.
         assert!(pass["peak_rss_bytes"].as_u64() > Some(4 << 20), "{pass:#}");
+        let tenths: Vec<u64> = serde_json::from_value(pass["rss_by_tenth_bytes"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {pass:#}"));
+        // Each tenth's highest RSS was read beside a high-water mark no higher than the peak.
+        assert_eq!(tenths.len(), 10, "{pass:#}");
+        assert!(tenths.iter().max() > Some(&(4 << 20)), "{pass:#}");
+        assert!(
+            tenths
+                .iter()
+                .all(|&t| Some(t) <= pass["peak_rss_bytes"].as_u64()),
+            "{pass:#}"
+        );
     }
     assert_eq!(report["copy"]["rows"], 20_000, "{report:#}");
 
@@ -79,8 +90,9 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
     let targets = report["targets"].as_array().expect("targets");
     assert_eq!(
         targets.len(),
-        5,
-        "two per worker count and the live one: {targets:#?}"
+        9,
+        "per pipeline pass its rate against raw or COPY and its memory, and the live one: \
+         {targets:#?}"
     );
 }
 

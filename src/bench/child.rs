@@ -3,11 +3,14 @@
 //! sampled every 20 ms until it exits; being a high-water mark, a sample misses only what grew
 //! in the last 20 ms. (`wait4`'s `ru_maxrss` would not do: Linux carries the parent's peak
 //! over an `exec`, and the bench's own memory is larger than some passes'.)
+//!
+//! A peak alone cannot say whether memory is flat: a longer pass has more chances to meet a
+//! transient high. So the same samples also keep `VmRSS`, and a pass reports the highest RSS in
+//! each tenth of its run; memory that grows with the stream shows as a rising last tenth.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,7 +22,7 @@ pub struct Child {
     child: std::process::Child,
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
-    peak_rss: Arc<AtomicU64>,
+    memory: Arc<Mutex<Memory>>,
     started: Instant,
     reaped: bool,
 }
@@ -30,6 +33,8 @@ pub struct Finished {
     pub stdout: String,
     /// Peak resident set size, bytes.
     pub peak_rss: u64,
+    /// The highest resident set size in each tenth of the run, bytes.
+    pub rss_by_tenth: Vec<u64>,
     /// Wall time from spawn to exit.
     pub seconds: f64,
 }
@@ -64,33 +69,64 @@ pub fn spawn(what: &str, args: &[String]) -> anyhow::Result<Child> {
         .with_context(|| format!("starting the {what} pass"))?;
     let stdout = child.stdout.take().map(collect);
     let stderr = child.stderr.take().map(collect);
-    let peak_rss = Arc::new(AtomicU64::new(0));
-    sample_peak_rss(child.id(), peak_rss.clone());
+    let memory = Arc::new(Mutex::new(Memory::default()));
+    sample_memory(child.id(), memory.clone());
     Ok(Child {
         what: what.to_owned(),
         child,
         stdout,
         stderr,
-        peak_rss,
+        memory,
         started: Instant::now(),
         reaped: false,
     })
 }
 
-/// Keeps `peak` at the process's `VmHWM` until its status no longer has one (it exited).
-fn sample_peak_rss(pid: u32, peak: Arc<AtomicU64>) {
+/// What the sampler saw of a pass's memory.
+#[derive(Default)]
+struct Memory {
+    /// `VmHWM`, bytes.
+    peak: u64,
+    /// `VmRSS` in bytes, with the time since the sampling began.
+    samples: Vec<(Duration, u64)>,
+}
+
+impl Memory {
+    /// The highest sample in each tenth of the time sampled.
+    fn by_tenth(&self) -> Vec<u64> {
+        let end = self.samples.last().map_or(Duration::ZERO, |&(at, _)| at);
+        let mut tenths = vec![0; 10];
+        for &(at, rss) in &self.samples {
+            let tenth = ((at.as_secs_f64() / end.as_secs_f64().max(f64::MIN_POSITIVE)) * 10.0)
+                .min(9.0) as usize;
+            tenths[tenth] = tenths[tenth].max(rss);
+        }
+        tenths
+    }
+}
+
+/// Samples the process's `VmHWM` and `VmRSS` into `memory` every 20 ms, until its status no
+/// longer has them (it exited).
+fn sample_memory(pid: u32, memory: Arc<Mutex<Memory>>) {
     let path = format!("/proc/{pid}/status");
+    let started = Instant::now();
     std::thread::spawn(move || loop {
-        let hwm_kib = std::fs::read_to_string(&path).ok().and_then(|status| {
+        let status = std::fs::read_to_string(&path).unwrap_or_default();
+        let bytes = |field: &str| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-        });
-        match hwm_kib {
-            Some(kib) => peak.fetch_max(kib * 1024, Ordering::Relaxed),
-            None => return,
+                .map(|kib| kib * 1024)
         };
+        let (Some(hwm), Some(rss)) = (bytes("VmHWM:"), bytes("VmRSS:")) else {
+            return;
+        };
+        {
+            let mut memory = memory.lock().unwrap_or_else(PoisonError::into_inner);
+            memory.peak = memory.peak.max(hwm);
+            memory.samples.push((started.elapsed(), rss));
+        }
         std::thread::sleep(Duration::from_millis(20));
     });
 }
@@ -127,9 +163,11 @@ impl Child {
                 tail.join(" | ")
             );
         }
+        let memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(Finished {
             stdout,
-            peak_rss: self.peak_rss.load(Ordering::Relaxed),
+            peak_rss: memory.peak,
+            rss_by_tenth: memory.by_tenth(),
             seconds,
         })
     }

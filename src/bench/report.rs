@@ -75,6 +75,9 @@ pub struct Pass {
     pub messages_per_second: f64,
     /// Peak RSS of the process, bytes.
     pub peak_rss_bytes: u64,
+    /// The highest RSS in each tenth of the process's run, bytes: flat memory shows as a last
+    /// tenth no higher than the first ones.
+    pub rss_by_tenth_bytes: Vec<u64>,
 }
 
 /// The `COPY` ceiling.
@@ -171,6 +174,7 @@ impl Pass {
             seconds,
             messages_per_second: messages as f64 / seconds,
             peak_rss_bytes: finished.peak_rss,
+            rss_by_tenth_bytes: finished.rss_by_tenth.clone(),
         })
     }
 }
@@ -185,6 +189,11 @@ impl Copy {
         }
     }
 }
+
+/// Issue 4's memory target: peak RSS at most this many megabytes (10^6 bytes) ...
+const MEMORY_TARGET_MB: f64 = 200.0;
+/// ... for this many pairs.
+const MEMORY_TARGET_PAIRS: u32 = 1_000;
 
 impl Report {
     /// Checks the end-to-end targets whose figures this run has.
@@ -211,6 +220,18 @@ impl Report {
                     0.7,
                 ),
                 _ => {}
+            }
+        }
+        // The memory target is set for 1,000 pairs; fewer pairs hold less state.
+        if self.pairs <= MEMORY_TARGET_PAIRS {
+            for pass in &self.pipeline {
+                let peak_mb = pass.peak_rss_bytes as f64 / 1e6;
+                targets.push(Target {
+                    name: format!("{} peak RSS MB (at most)", pass.name),
+                    measured: peak_mb,
+                    bound: MEMORY_TARGET_MB,
+                    met: peak_mb <= MEMORY_TARGET_MB,
+                });
             }
         }
         if let Some(live) = &self.live {
@@ -264,28 +285,37 @@ impl fmt::Display for Report {
             m.postgres
         )?;
         writeln!(f)?;
-        writeln!(f, "| pass | messages/s | peak RSS |")?;
-        writeln!(f, "|---|---:|---:|")?;
+        writeln!(
+            f,
+            "| pass | messages/s | peak RSS | RSS by tenth of the pass, first → last |"
+        )?;
+        writeln!(f, "|---|---:|---:|---|")?;
         if let Some(p) = &self.preload {
             writeln!(
                 f,
-                "| preload (produce) | {} | |",
+                "| preload (produce) | {} | | |",
                 rate(p.messages_per_second)
             )?;
         }
         for pass in self.raw.iter().chain(&self.pipeline) {
+            let tenths: Vec<String> = pass
+                .rss_by_tenth_bytes
+                .iter()
+                .map(|&b| (b >> 20).to_string())
+                .collect();
             writeln!(
                 f,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 pass.name,
                 rate(pass.messages_per_second),
-                mib(pass.peak_rss_bytes)
+                mib(pass.peak_rss_bytes),
+                tenths.join(" ")
             )?;
         }
         if let Some(c) = &self.copy {
             writeln!(
                 f,
-                "| binary COPY of the tick rows (rows/s) | {} | |",
+                "| binary COPY of the tick rows (rows/s) | {} | | |",
                 rate(c.rows_per_second)
             )?;
         }
