@@ -22,8 +22,12 @@ const ARENA_EAGER_COMMIT: mi_option_t = 4;
 /// `mi_option_purge_delay`, in milliseconds.
 const PURGE_DELAY: mi_option_t = 15;
 
-/// Milliseconds a freed page stays before mimalloc returns it to the OS: mimalloc 2's default.
-const PURGE_DELAY_MS: c_long = 10;
+/// Milliseconds a freed page stays before mimalloc returns it to the OS. At 10 ms (mimalloc 2's
+/// default) the graph spent about a tenth of its time faulting pages back in; at 100 ms a
+/// 1,000-pair, 10M-message replay on 2 workers peaked at 163 MiB against 160 and ran 60.7 K
+/// against 55.3 K messages/s, and `graph/1` and `graph/2` ran 6-18 % faster (README
+/// "Benchmarks").
+const PURGE_DELAY_MS: c_long = 100;
 
 /// Runs with the C runtime's initializers, before `main` and before Rust allocates (an ELF
 /// initializer: on other systems mimalloc keeps its defaults).
