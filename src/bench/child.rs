@@ -94,11 +94,13 @@ struct Memory {
 impl Memory {
     /// The highest sample in each tenth of the time sampled.
     fn by_tenth(&self) -> Vec<u64> {
-        let end = self.samples.last().map_or(Duration::ZERO, |&(at, _)| at);
+        let end = self
+            .samples
+            .last()
+            .map_or(1, |&(at, _)| at.as_nanos().max(1));
         let mut tenths = vec![0; 10];
         for &(at, rss) in &self.samples {
-            let tenth = ((at.as_secs_f64() / end.as_secs_f64().max(f64::MIN_POSITIVE)) * 10.0)
-                .min(9.0) as usize;
+            let tenth = (at.as_nanos() * 10 / end).min(9) as usize;
             tenths[tenth] = tenths[tenth].max(rss);
         }
         tenths
@@ -194,5 +196,24 @@ impl Drop for Child {
             let _ = self.child.kill();
             let _ = self.reap();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tenth_keeps_its_highest_sample() {
+        let samples = (0..=100u64)
+            .map(|s| (Duration::from_secs(s), if s == 35 { 1_000 } else { s }))
+            .collect();
+        let memory = Memory { peak: 0, samples };
+        assert_eq!(
+            memory.by_tenth(),
+            [9, 19, 29, 1_000, 49, 59, 69, 79, 89, 100],
+            "the last sample closes the last tenth"
+        );
+        assert_eq!(Memory::default().by_tenth(), [0; 10]);
     }
 }
