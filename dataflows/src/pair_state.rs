@@ -203,34 +203,31 @@ impl PairState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quote::{Origin, Quote};
+    use crate::decode::decode;
+    use crate::quote::Origin;
 
-    fn tick(ts: Micros) -> Tick {
-        let (bid, ask) = (Decimal::new(100, 0), Decimal::new(101, 0));
+    /// A quote of pair `P` at `ms` milliseconds, due then.
+    fn tick(ms: u64) -> Tick {
+        let value = format!(r#"{{"pair":"P","bid":"100","ask":"101","timestamp":{ms}}}"#);
+        let quote = decode(value.as_bytes()).expect("a valid quote");
+        let origin = Origin {
+            topic: 0,
+            partition: 0,
+            offset: ms as i64,
+        };
         Tick {
-            quote: Quote {
-                pair: "P".to_owned(),
-                bid,
-                ask,
-                mid: (bid + ask) / Decimal::TWO,
-                spread: ask - bid,
-                ts,
-            },
-            origin: Origin {
-                topic: 0,
-                partition: 0,
-                offset: ts as i64,
-            },
-            due: ts,
+            due: quote.ts,
+            quote,
+            origin,
         }
     }
 
     #[test]
     fn history_holds_little_more_than_its_ticks() {
-        let (w, step) = (60_000_000, 100_000);
+        let w = 60_000_000;
         let mut state = PairState::default();
         for i in 0..3_000 {
-            state.apply(&tick(i * step), 5, w);
+            state.apply(&tick(i * 100), 5, w);
             let (len, capacity) = (state.rolling.len(), state.rolling.capacity());
             assert!(capacity <= len + len / 8 + 16, "{capacity} for {len}");
         }
