@@ -23,7 +23,8 @@ const ARENA_EAGER_COMMIT: mi_option_t = 4;
 const PURGE_DELAY: mi_option_t = 15;
 
 /// Milliseconds a freed page stays before mimalloc returns it to the OS. At 10 ms (mimalloc 2's
-/// default) the graph spent about a tenth of its time faulting pages back in; at 100 ms a
+/// default) the graph spent about 13 % of its time in the kernel faulting pages in and giving
+/// them back (`perf` of `graph/1`); at 100 ms a
 /// 1,000-pair, 10M-message replay on 2 workers peaked at 163 MiB against 160 and ran 60.7 K
 /// against 55.3 K messages/s, and `graph/1` and `graph/2` ran 6-18 % faster (README
 /// "Benchmarks").

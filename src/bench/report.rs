@@ -287,7 +287,7 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "| pass | messages/s | peak RSS | RSS by tenth of the pass, first → last |"
+            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) |"
         )?;
         writeln!(f, "|---|---:|---:|---|")?;
         if let Some(p) = &self.preload {

@@ -47,10 +47,10 @@ const POLL_BUDGET: usize = 8_192;
 
 /// How far a partition's watermark may run ahead of the slowest one, or of what the graph has
 /// processed, before it is not read. Ticks read beyond the slowest partition only wait for it,
-/// so the bound buys nothing but slack, and every second of it is held in memory three times
-/// over: stashed in `QuoteMetrics`, as a leading worker's updates waiting in the writer, and in
-/// librdkafka's queues. One second keeps replays as fast as five did (1,000 pairs, 2 workers:
-/// peak RSS 138-141 MiB instead of 165-170, README "Benchmarks").
+/// so the bound buys nothing but slack, and every second of it is held in memory: stashed in
+/// `QuoteMetrics`, and as a leading worker's updates waiting in the writer. One second keeps
+/// replays as fast as five did (1,000 pairs, 2 workers: peak RSS 138-141 MiB instead of
+/// 165-170, README "Benchmarks").
 const ALIGNMENT: Micros = 1_000_000;
 
 type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<DefaultConsumerContext>;
