@@ -9,11 +9,13 @@
 //!   issue #4964.)
 //! - Unreachable: every connection goes through a proxy that tansu advertises, and the proxy
 //!   closes them all and refuses new ones for 10 s.
+//!
+//! And a broker that hangs (its connections open, nothing answered) must not hold up a stop.
 
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::{
     assert_finish_equals_replay, pipeline, simulate, spawn_logged, ticks_stored, wait_for, Broker,
@@ -137,4 +139,58 @@ fn an_unreachable_broker_is_reconnected_to_and_nothing_is_lost() {
         std::thread::sleep(Duration::from_secs(10));
         proxy.restore();
     });
+}
+
+/// SIGTERM while the broker hangs stops the run at once. A hung broker answers a lookup only at
+/// its timeout (10 s), so the stop must not wait on one: before partition ends were looked up
+/// off the worker thread, this stop took each quiet partition's timeout in turn.
+#[test]
+fn a_stop_does_not_wait_on_a_hung_broker() {
+    let (broker, proxy) = Broker::behind_proxy();
+    simulate(&broker, "hung", &["--count", "2000", "--partitions", "2"]);
+    let schema = Schema::fresh("broker_hung");
+    let tuning = [
+        "--from",
+        "earliest",
+        "--workers",
+        "1",
+        "--lateness",
+        "100ms",
+        "--idle-timeout",
+        "200ms",
+        "--commit-interval",
+        "50ms",
+    ];
+    let args = pipeline("run", &broker.address, "hung", &schema, &tuning);
+    let log = std::env::temp_dir().join("tickflow-broker-hung.log");
+    let mut run = spawn_logged(&args, &log);
+    // The simulator's 2,000 quotes span 200 ms, half of them within the lateness of the newest.
+    wait_for(Duration::from_secs(60), "the run committing", || {
+        ticks_stored(&schema) > 500
+    });
+    // Read to the end and quiet: the run looks the partitions' ends up every idle timeout.
+    std::thread::sleep(Duration::from_secs(1));
+    proxy.stall();
+    std::thread::sleep(Duration::from_secs(1));
+
+    let stopping = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    let mut exited = None;
+    wait_for(Duration::from_secs(60), "the run to stop", || {
+        exited = run.try_wait().expect("status");
+        exited.is_some()
+    });
+    let took = stopping.elapsed();
+    proxy.resume();
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "exit {exited:?}: {stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the stop took {took:?}, waiting on the hung broker: {stderr}"
+    );
 }

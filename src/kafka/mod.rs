@@ -5,7 +5,9 @@
 //! |---|---|
 //! | `plan.rs` | resolving `--from`/`--until` into per-partition start and stop offsets, once, at start |
 //! | `source.rs` | the timely source operator each worker runs over the partitions it owns |
+//! | `ends.rs` | the thread that looks partition ends up for a source, so no worker waits on it |
 
+pub mod ends;
 pub mod plan;
 pub mod source;
 
@@ -29,6 +31,9 @@ pub enum SourceError {
         /// The client's error.
         source: rdkafka::error::KafkaError,
     },
+    /// A source's lookup thread could not be started.
+    #[error("starting a thread: {0}")]
+    Thread(std::io::Error),
     /// The topic does not exist or has no partitions.
     #[error("kafka at {brokers}: topic `{topic}` not found")]
     NoTopic {

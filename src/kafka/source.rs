@@ -38,6 +38,7 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 use tokio::sync::mpsc::Sender;
 
+use super::ends::EndLookups;
 use super::plan::Range;
 use super::{consumer, SourceError};
 use crate::sink::{DeadLetter, Position, SourceReport, ToWriter};
@@ -87,6 +88,9 @@ pub struct SourceSettings {
 struct Cursor {
     /// When the partition's end was last looked up.
     end_checked: Option<Instant>,
+    /// While a lookup of the end is outstanding: how far the partition had been read when it
+    /// was asked.
+    asked_at: Option<i64>,
     next: i64,
     stop: Option<i64>,
     /// What the stored cut covers.
@@ -100,6 +104,7 @@ impl Cursor {
     fn new(range: &Range, covered: Option<PartitionCut>) -> Self {
         Cursor {
             end_checked: None,
+            asked_at: None,
             next: range.start,
             stop: range.stop,
             covered,
@@ -114,6 +119,7 @@ impl Cursor {
 /// The consumer of one worker and its partition queues.
 struct Reader {
     consumer: Arc<BaseConsumer>,
+    ends: EndLookups,
     queues: BTreeMap<i32, PartitionQueue>,
     cursors: BTreeMap<i32, Cursor>,
 }
@@ -147,6 +153,8 @@ impl Reader {
             cursors.insert(r.partition, Cursor::new(r, covered));
         }
         Ok(Reader {
+            ends: EndLookups::start(consumer.clone(), settings.topic.clone())
+                .map_err(SourceError::Thread)?,
             consumer,
             queues,
             cursors,
@@ -155,26 +163,16 @@ impl Reader {
 
     /// Marks partitions quiet for the idle timeout as at their end when they are: one
     /// high-watermark lookup per partition per idle timeout, and only for quiet partitions.
-    fn check_ends(
-        &mut self,
-        topic: &str,
-        clocks: &mut Clocks,
-        now: Instant,
-        idle_timeout: Duration,
-    ) {
-        for (&p, cursor) in self.cursors.iter_mut() {
-            let due = cursor
-                .end_checked
-                .is_none_or(|t| now.duration_since(t) >= idle_timeout);
-            if !due || clocks.is_finished((0, p)) || !clocks.is_quiet((0, p), now) {
+    /// The lookups run on [`EndLookups`]' thread; an answer counts only if nothing was read from
+    /// the partition since it was asked, as what came meanwhile may lie past the end it gives.
+    fn check_ends(&mut self, clocks: &mut Clocks, now: Instant, idle_timeout: Duration) {
+        for (p, end) in self.ends.answered() {
+            let Some(cursor) = self.cursors.get_mut(&p) else {
                 continue;
-            }
-            cursor.end_checked = Some(now);
-            match self
-                .consumer
-                .fetch_watermarks(topic, p, super::LOOKUP_TIMEOUT)
-            {
-                Ok((_, high)) if cursor.next >= high => {
+            };
+            let asked_at = cursor.asked_at.take();
+            match end {
+                Ok(high) if asked_at == Some(cursor.next) && cursor.next >= high => {
                     clocks.reached_end((0, p));
                     // The log no longer holds what the cut read (retention): nothing to wait for.
                     cursor.catching_up = None;
@@ -182,6 +180,18 @@ impl Reader {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, partition = p, "looking up a partition's end"),
             }
+        }
+        for (&p, cursor) in self.cursors.iter_mut() {
+            let due = cursor.asked_at.is_none()
+                && cursor
+                    .end_checked
+                    .is_none_or(|t| now.duration_since(t) >= idle_timeout);
+            if !due || clocks.is_finished((0, p)) || !clocks.is_quiet((0, p), now) {
+                continue;
+            }
+            cursor.end_checked = Some(now);
+            cursor.asked_at = Some(cursor.next);
+            self.ends.ask(p);
         }
     }
 
@@ -303,7 +313,7 @@ pub fn kafka_source<'scope>(
         clocks.finish((0, r.partition));
     }
     let (late, floor) = (settings.late, settings.floor);
-    let (topic, idle_timeout) = (settings.topic.clone(), settings.idle_timeout);
+    let idle_timeout = settings.idle_timeout;
     let (process_max, read, shutdown) = (
         settings.process_max.clone(),
         settings.read.clone(),
@@ -379,7 +389,7 @@ pub fn kafka_source<'scope>(
             }
             let (mut report, accepted) = (act.report, act.accepted);
             if let Some(r) = reader.as_mut() {
-                r.check_ends(&topic, &mut clocks, now, idle_timeout);
+                r.check_ends(&mut clocks, now, idle_timeout);
             }
             read.fetch_add(accepted, Ordering::Relaxed);
             if !batch.is_empty() {

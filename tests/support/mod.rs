@@ -343,11 +343,13 @@ pub fn replay(
 
 /// A loopback TCP proxy that can cut a service off: `cut` closes every connection through it
 /// and refuses new ones until `restore`. For tickflow the service is then unreachable, exactly
-/// as when it is down, without stopping the machine's shared server under other tests.
+/// as when it is down, without stopping the machine's shared server under other tests. `stall`
+/// keeps the connections open but holds every byte until `resume`: a service that hangs.
 pub struct Proxy {
     /// `127.0.0.1:PORT`.
     pub address: String,
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     open: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
 }
 
@@ -360,9 +362,11 @@ impl Proxy {
         let proxy = Proxy {
             address,
             down: Default::default(),
+            stalled: Default::default(),
             open: Default::default(),
         };
         let (down, open, target) = (proxy.down.clone(), proxy.open.clone(), target.to_owned());
+        let stalled = proxy.stalled.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let server = match TcpStream::connect(&target) {
@@ -377,11 +381,9 @@ impl Proxy {
                     open.extend([client, server]);
                 }
                 for pipe in pipes {
-                    if let (Ok(mut from), Ok(mut to)) = pipe {
-                        std::thread::spawn(move || {
-                            let _ = std::io::copy(&mut from, &mut to);
-                            let _ = to.shutdown(std::net::Shutdown::Both);
-                        });
+                    if let (Ok(from), Ok(to)) = pipe {
+                        let stalled = stalled.clone();
+                        std::thread::spawn(move || forward(from, to, &stalled));
                     }
                 }
             }
@@ -403,6 +405,33 @@ impl Proxy {
     pub fn restore(&self) {
         self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// Holds every byte sent either way until [`Proxy::resume`].
+    pub fn stall(&self) {
+        self.stalled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Forwards again, the held bytes first.
+    pub fn resume(&self) {
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to` until either closes, holding each chunk while `stalled`.
+fn forward(mut from: TcpStream, mut to: TcpStream, stalled: &std::sync::atomic::AtomicBool) {
+    use std::io::{Read, Write};
+    let mut chunk = vec![0; 64 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut chunk) {
+        while stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if to.write_all(&chunk[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
 /// `P=N,...` for `--from`/`--until offset:`.
