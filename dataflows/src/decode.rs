@@ -3,7 +3,8 @@
 //! The rules are SPEC's "canonical quote". Prices never pass through binary floating point: a
 //! JSON number is read from its text, so `50000.1` and `"50000.1"` decode to the same decimal.
 //! Duplicate keys are rejected (a silent last-wins would hide a broken producer), unknown keys
-//! are ignored.
+//! are ignored. A message of the common flat shape is read without a JSON parser
+//! (`decode/flat.rs`); anything else, and every rejection, goes through serde_json.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,6 +16,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::quote::{Micros, Quote};
+
+mod flat;
 
 /// Longest pair accepted, in bytes, after trimming.
 pub const MAX_PAIR_BYTES: usize = 32;
@@ -66,13 +69,12 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
         return Err(Rejection::Empty);
     }
     let text = std::str::from_utf8(value).map_err(|_| Rejection::NotUtf8)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let fields = RawFields::deserialize(&mut de)
-        .and_then(|fields| de.end().map(|()| fields))
-        .map_err(|e| Rejection::NotJson(e.to_string()))?;
-    let fields = fields.0?;
+    let fields = match flat_fields(text) {
+        Some(fields) => fields,
+        None => parsed_fields(text)?,
+    };
 
-    let pair = string_contents(required(fields.pair, "pair")?.get()).ok_or(Rejection::BadPair)?;
+    let pair = string_contents(required(fields.pair, "pair")?).ok_or(Rejection::BadPair)?;
     let pair = pair.trim();
     if pair.is_empty() || pair.len() > MAX_PAIR_BYTES {
         return Err(Rejection::BadPair);
@@ -147,16 +149,50 @@ fn half(d: Decimal) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(mantissa * 5, d.scale() + 1).ok()
 }
 
-/// The four fields as raw JSON text, or the first structural rejection met while reading them.
-struct RawFields<'a>(Result<Fields<'a>, Rejection>);
-
-#[derive(Default)]
+/// The four fields as raw JSON text.
+#[derive(Debug, Default, PartialEq)]
 struct Fields<'a> {
-    pair: Option<&'a RawValue>,
-    bid: Option<&'a RawValue>,
-    ask: Option<&'a RawValue>,
-    timestamp: Option<&'a RawValue>,
+    pair: Option<&'a str>,
+    bid: Option<&'a str>,
+    ask: Option<&'a str>,
+    timestamp: Option<&'a str>,
 }
+
+impl<'a> Fields<'a> {
+    /// Where the field `key` goes, with its name; `None` for other keys.
+    fn slot(&mut self, key: &[u8]) -> Option<(&mut Option<&'a str>, &'static str)> {
+        Some(match key {
+            b"pair" => (&mut self.pair, "pair"),
+            b"bid" => (&mut self.bid, "bid"),
+            b"ask" => (&mut self.ask, "ask"),
+            b"timestamp" => (&mut self.timestamp, "timestamp"),
+            _ => return None,
+        })
+    }
+}
+
+/// The fields of a message of the common flat shape ([`flat`]); `None` for any other message,
+/// and for one with a key twice, so that the parser judges those.
+fn flat_fields(text: &str) -> Option<Fields<'_>> {
+    let mut fields = Fields::default();
+    let read = flat::members(text, |key, raw| match fields.slot(key.as_bytes()) {
+        Some((slot, _)) => slot.replace(raw).is_none(),
+        None => true,
+    });
+    read.then_some(fields)
+}
+
+/// The fields of any message, read by serde_json.
+fn parsed_fields(text: &str) -> Result<Fields<'_>, Rejection> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = RawFields::deserialize(&mut de)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|e| Rejection::NotJson(e.to_string()))?;
+    fields.0
+}
+
+/// The four fields, or the first structural rejection met while reading them.
+struct RawFields<'a>(Result<Fields<'a>, Rejection>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -176,19 +212,13 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut fields = Fields::default();
         let mut duplicate = None;
-        while let Some(key) = map.next_key::<Key>()? {
-            let (slot, name) = match key {
-                Key::Pair => (&mut fields.pair, "pair"),
-                Key::Bid => (&mut fields.bid, "bid"),
-                Key::Ask => (&mut fields.ask, "ask"),
-                Key::Timestamp => (&mut fields.timestamp, "timestamp"),
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let Some((slot, name)) = fields.slot(key.as_bytes()) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             };
             let value: &'de RawValue = map.next_value()?;
-            if slot.replace(value).is_some() && duplicate.is_none() {
+            if slot.replace(value.get()).is_some() && duplicate.is_none() {
                 duplicate = Some(name);
             }
         }
@@ -199,45 +229,10 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
     }
 }
 
-/// A key of the quote object, read without copying it (escaped keys included).
-enum Key {
-    Pair,
-    Bid,
-    Ask,
-    Timestamp,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(match key {
-            "pair" => Key::Pair,
-            "bid" => Key::Bid,
-            "ask" => Key::Ask,
-            "timestamp" => Key::Timestamp,
-            _ => Key::Other,
-        })
-    }
-}
-
-fn required<'a>(raw: Option<&'a RawValue>, name: &'static str) -> Result<&'a RawValue, Rejection> {
+fn required<'a>(raw: Option<&'a str>, name: &'static str) -> Result<&'a str, Rejection> {
     match raw {
         None => Err(Rejection::Missing(name)),
-        Some(raw) if raw.get() == "null" => Err(Rejection::Null(name)),
+        Some("null") => Err(Rejection::Null(name)),
         Some(raw) => Ok(raw),
     }
 }
@@ -253,8 +248,7 @@ fn string_contents(text: &str) -> Option<Cow<'_, str>> {
 }
 
 /// A price: a JSON string holding a plain decimal, or any JSON number, read exactly.
-fn price(raw: &RawValue, name: &'static str) -> Result<Decimal, Rejection> {
-    let text = raw.get();
+fn price(text: &str, name: &'static str) -> Result<Decimal, Rejection> {
     let parsed = match string_contents(text) {
         Some(inner) if is_plain_decimal(&inner) => exact(&inner),
         Some(_) => None,
@@ -325,8 +319,7 @@ fn json_number(text: &str) -> Option<Decimal> {
 }
 
 /// An RFC 3339 string (no space separator) or integer epoch milliseconds, truncated to micros.
-fn timestamp(raw: &RawValue) -> Result<Micros, Rejection> {
-    let text = raw.get();
+fn timestamp(text: &str) -> Result<Micros, Rejection> {
     let micros = if let Some(inner) = string_contents(text) {
         if !matches!(inner.as_bytes().get(10), Some(b'T' | b't')) {
             return Err(Rejection::BadTimestamp);
@@ -351,3 +344,89 @@ fn timestamp(raw: &RawValue) -> Result<Micros, Rejection> {
 
 /// 9999-12-31T23:59:59.999999Z: the last instant PostgreSQL and RFC 3339 agree on.
 const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Member values of the flat shape, and values that make a message leave it.
+    const FLAT_VALUES: &[&str] = &[
+        r#""BTC-USD""#,
+        r#"" a ""#,
+        r#""1.5""#,
+        r#""2026-11-21T10:00:00Z""#,
+        r#""""#,
+        r#""é""#,
+        "12",
+        "0",
+        "null",
+    ];
+    const OTHER_VALUES: &[&str] = &[
+        "012",
+        "1.5",
+        "1e3",
+        "-1",
+        "true",
+        r#""a\"b""#,
+        "\"a\tb\"",
+        r#""\u0041""#,
+        "{}",
+        "[1]",
+        "nul",
+    ];
+    const FLAT_KEYS: &[&str] = &[
+        r#""pair""#,
+        r#""bid""#,
+        r#""ask""#,
+        r#""timestamp""#,
+        r#""x""#,
+    ];
+    const OTHER_KEYS: &[&str] = &[r#""p\u0061ir""#, "pair"];
+    const BLANKS: &[&str] = &["", " ", "\t\n", "\r "];
+
+    fn message() -> impl Strategy<Value = String> {
+        let blank = || proptest::sample::select(BLANKS);
+        let key = prop_oneof![
+            9 => proptest::sample::select(FLAT_KEYS),
+            1 => proptest::sample::select(OTHER_KEYS),
+        ];
+        let value = prop_oneof![
+            9 => proptest::sample::select(FLAT_VALUES),
+            1 => proptest::sample::select(OTHER_VALUES),
+        ];
+        let member =
+            (key, blank(), value, blank()).prop_map(|(k, b, v, c)| format!("{k}{b}:{c}{v}{b}"));
+        let ends = prop_oneof![
+            6 => proptest::sample::select(&["{|}", "{|}\n", " {|} "][..]),
+            1 => proptest::sample::select(&["{|", "{|,}", "[|]", "{|}x"][..]),
+        ];
+        (proptest::collection::vec(member, 0..6), ends, blank()).prop_map(|(members, ends, b)| {
+            let (open, close) = ends.split_once('|').unwrap_or(("{", "}"));
+            format!("{open}{b}{}{close}", members.join(","))
+        })
+    }
+
+    proptest! {
+        /// The flat reading only ever takes what serde_json reads the same way.
+        #[test]
+        fn flat_fields_are_the_parsers(text in message()) {
+            if let Some(flat) = flat_fields(&text) {
+                prop_assert_eq!(Ok(flat), parsed_fields(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_quotes_take_the_flat_reading() {
+        for text in [
+            r#"{"pair": "BTC-USD", "bid": "50000.10", "ask": "50000.60", "timestamp": "2026-11-21T10:00:00.123Z"}"#,
+            r#"{"pair":"P1-USD","bid":"100.25","ask":"100.75","timestamp":1763700000000}"#,
+        ] {
+            let flat = flat_fields(text);
+            assert!(flat.is_some(), "{text}");
+            assert_eq!(flat.ok_or(()), parsed_fields(text).map_err(|_| ()));
+        }
+    }
+}

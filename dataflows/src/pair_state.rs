@@ -3,7 +3,7 @@
 //! Every metric is defined over the pair's ticks *in processing order* (SPEC), so the state is a
 //! fold: [`PairState::apply`] takes the next tick and returns its metrics. Cumulative extremes
 //! never start fresh: a state can be rebuilt from what a previous run stored
-//! ([`PairState::resume`]).
+//! ([`PairState::restore`]).
 //!
 //! `rolling_avg` keeps the ticks with event time in `(newest - 2W, newest]`, with a running sum
 //! over `(newest - W, newest]`. A tick processed in event-time order is the newest, and its
