@@ -3,8 +3,8 @@
 //!
 //! | module | holds | invariant |
 //! |---|---|---|
-//! | [`decode`] | message bytes → [`Quote`] or [`Rejection`] | no floats on the price path |
-//! | [`admit`] | a read message → tick or dead letter | late means below the source frontier |
+//! | [`decode`](mod@decode) | message bytes → [`Quote`] or [`Rejection`] | no floats on the price path |
+//! | [`admit`](mod@admit) | a read message → tick or dead letter | late means below the source frontier |
 //! | [`clock`] | per-partition watermarks → the source frontier | a partition not read to its end never stops holding it |
 //! | [`cut`] | where results, positions and state can be stored together | a cut's updates are those of the ticks due before it |
 //! | [`resume`] | the operator state a cut stored | a resumed run continues exactly as the original |
