@@ -11,6 +11,7 @@
 //! | [`operators`] | the timely operators | per-pair work at release time, in processing order |
 //! | [`pair_state`] | the per-tick fold of one pair | metrics depend on processing order only |
 //! | [`window`] | a tumbling window's aggregate | merge is associative in processing order |
+//! | [`extreme`] | `max` and `min` of decimals for the extremes | the same bits as `Decimal`'s |
 //! | [`tables`] | upsert semantics of the result tables | a later row of a key replaces, a delta merges |
 //! | [`memory`] | the whole graph run on in-memory messages | same input, same tables, any worker count |
 #![forbid(missing_docs)]
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod cut;
 pub mod decode;
+pub mod extreme;
 pub mod memory;
 pub mod operators;
 pub mod output;

@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::extreme;
 use crate::quote::{Micros, Tick};
 use crate::window::mean;
 
@@ -175,9 +176,9 @@ impl PairState {
             first_ts: q.ts,
             last_ts: q.ts,
         });
-        e.highest_bid = e.highest_bid.max(q.bid);
-        e.lowest_ask = e.lowest_ask.min(q.ask);
-        e.max_spread = e.max_spread.max(q.spread);
+        e.highest_bid = extreme::max(e.highest_bid, q.bid);
+        e.lowest_ask = extreme::min(e.lowest_ask, q.ask);
+        e.max_spread = extreme::max(e.max_spread, q.spread);
         e.tick_count += 1;
         e.first_ts = e.first_ts.min(q.ts);
         e.last_ts = e.last_ts.max(q.ts);

@@ -9,6 +9,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::extreme;
 use crate::quote::{Micros, Tick};
 
 /// Places kept by every average (SPEC: at least 12).
@@ -83,14 +84,14 @@ impl WindowAgg {
 
     /// Folds in the aggregate of ticks processed after these.
     pub fn merge(&mut self, later: &WindowAgg) {
-        self.high_mid = self.high_mid.max(later.high_mid);
-        self.low_mid = self.low_mid.min(later.low_mid);
+        self.high_mid = extreme::max(self.high_mid, later.high_mid);
+        self.low_mid = extreme::min(self.low_mid, later.low_mid);
         self.close_mid = later.close_mid;
         self.sum_mid += later.sum_mid;
-        self.high_bid = self.high_bid.max(later.high_bid);
-        self.low_ask = self.low_ask.min(later.low_ask);
-        self.min_spread = self.min_spread.min(later.min_spread);
-        self.max_spread = self.max_spread.max(later.max_spread);
+        self.high_bid = extreme::max(self.high_bid, later.high_bid);
+        self.low_ask = extreme::min(self.low_ask, later.low_ask);
+        self.min_spread = extreme::min(self.min_spread, later.min_spread);
+        self.max_spread = extreme::max(self.max_spread, later.max_spread);
         self.sum_spread += later.sum_spread;
         self.tick_count += later.tick_count;
         self.first_ts = self.first_ts.min(later.first_ts);
