@@ -17,7 +17,7 @@
 //! it as the frontier completes them ([`TickCopy`]), so a commit is left with only the copy's end
 //! and the few rows per pair, which is what a live row waits for.
 //!
-//! A commit also comes early, once [`COMMIT_EVERY_UPDATES`] updates arrived since the last one:
+//! A commit also comes early, once `COMMIT_EVERY_UPDATES` updates arrived since the last one:
 //! a replay computes far faster than PostgreSQL stores, and without that bound the first
 //! interval alone would gather a large part of the stream in memory.
 
