@@ -14,12 +14,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_finish_equals_replay, pipeline, simulate, spawn_logged, ticks_stored, wait_for, Broker,
-    Schema,
+    assert_finish_equals_replay, pipeline, signal_and_wait, simulate, spawn_logged, ticks_stored,
+    wait_for, Broker, Schema,
 };
 
 const FIRST: &[&str] = &[
@@ -105,10 +104,7 @@ fn survives(broker: &mut Broker, name: &str, interrupt: impl FnOnce(&mut Broker)
             ticks_stored(&schema) > 12_000
         },
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
-    let status = run.wait().expect("run");
+    let status = signal_and_wait(&mut run, "-TERM", Duration::from_secs(60));
     let stderr = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.success(), "exit {status}: {stderr}");
 
@@ -174,21 +170,11 @@ fn a_stop_does_not_wait_on_a_hung_broker() {
     std::thread::sleep(Duration::from_secs(1));
 
     let stopping = Instant::now();
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
-    let mut exited = None;
-    wait_for(Duration::from_secs(60), "the run to stop", || {
-        exited = run.try_wait().expect("status");
-        exited.is_some()
-    });
+    let status = signal_and_wait(&mut run, "-TERM", Duration::from_secs(60));
     let took = stopping.elapsed();
     proxy.resume();
     let stderr = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        exited.is_some_and(|s| s.success()),
-        "exit {exited:?}: {stderr}"
-    );
+    assert!(status.success(), "exit {status}: {stderr}");
     assert!(
         took < Duration::from_secs(5),
         "the stop took {took:?}, waiting on the hung broker: {stderr}"

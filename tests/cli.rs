@@ -97,25 +97,12 @@ fn demo_writes_into_postgres_and_stops_cleanly_on_ctrl_c() {
     support::wait_for(Duration::from_secs(60), "demo tick rows", || {
         schema.count("SELECT count(*) FROM ticks") > 1000
     });
-    let status = Command::new("kill")
-        .args(["-INT", &demo.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let mut exited = None;
-    support::wait_for(
-        Duration::from_secs(15),
-        "the demo to exit after Ctrl-C",
-        || {
-            exited = demo.try_wait().expect("demo status");
-            exited.is_some()
-        },
-    );
+    let status = support::signal_and_wait(&mut demo, "-INT", Duration::from_secs(15));
     let out = demo.wait_with_output().expect("demo output");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        exited.is_some_and(|s| s.success()),
-        "demo exit {exited:?}: {}",
+        status.success(),
+        "demo exit {status}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(

@@ -90,24 +90,11 @@ fn idle_partitions_finalize_windows_and_a_stop_resumes_without_a_gap() {
         "the newest windows stay open while the run is live"
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let mut exited = None;
-    wait_for(
-        Duration::from_secs(15),
-        "the run to stop after SIGTERM",
-        || {
-            exited = run.try_wait().expect("status");
-            exited.is_some()
-        },
-    );
+    let status = support::signal_and_wait(&mut run, "-TERM", Duration::from_secs(15));
     let stderr = run.wait_with_output().expect("output").stderr;
     assert!(
-        exited.is_some_and(|s| s.success()),
-        "exit {exited:?}: {}",
+        status.success(),
+        "exit {status}: {}",
         String::from_utf8_lossy(&stderr)
     );
     assert_eq!(

@@ -87,20 +87,10 @@ fn a_postgres_outage_is_retried_and_loses_nothing() {
         || stored() >= 4500,
     );
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
-    let mut exited = None;
-    wait_for(Duration::from_secs(15), "the run to stop", || {
-        exited = run.try_wait().expect("status");
-        exited.is_some()
-    });
+    let status = support::signal_and_wait(&mut run, "-TERM", Duration::from_secs(15));
     let stderr =
         String::from_utf8_lossy(&run.wait_with_output().expect("output").stderr).into_owned();
-    assert!(
-        exited.is_some_and(|s| s.success()),
-        "exit {exited:?}: {stderr}"
-    );
+    assert!(status.success(), "exit {status}: {stderr}");
     assert!(
         stderr.contains("retrying"),
         "each retry is logged: {stderr}"

@@ -131,10 +131,7 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
     wait_for(Duration::from_secs(120), "the run catching up", || {
         ticks_stored(&schema) > held + 50_000
     });
-    let _ = Command::new("kill")
-        .args(["-TERM", &run.id().to_string()])
-        .status();
-    let status = run.wait().expect("run");
+    let status = support::signal_and_wait(&mut run, "-TERM", Duration::from_secs(60));
     let stderr = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.success(), "exit {status}: {stderr}");
     let retries = stderr

@@ -20,7 +20,7 @@ use rdkafka::{ClientConfig, ClientContext};
 /// How long one metadata or offset lookup may take before the broker counts as unreachable.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A failure talking to the broker.
+/// A failure talking to the broker, or setting up to.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The broker did not answer.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{NoTls, Row};
@@ -152,6 +152,26 @@ pub fn wait_for(timeout: Duration, what: &str, mut condition: impl FnMut() -> bo
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Sends `signal` (`-TERM`, `-INT`) to `child` as `kill` or Ctrl-C would, and waits up to
+/// `within` for it to exit.
+pub fn signal_and_wait(child: &mut Child, signal: &str, within: Duration) -> ExitStatus {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill {signal}: {sent}");
+    let mut exited = None;
+    wait_for(
+        within,
+        &format!("the process to exit after {signal}"),
+        || {
+            exited = child.try_wait().expect("status");
+            exited.is_some()
+        },
+    );
+    exited.expect("wait_for returns once the process exited")
 }
 
 /// The test database URL.

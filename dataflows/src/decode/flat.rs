@@ -1,8 +1,8 @@
 //! The common shape of a quote read in one pass over its bytes, without a JSON parser.
 //!
-//! Nearly every message is a flat object whose members are plain strings, integers or `null`,
-//! and for those serde_json's general parsing took about a tenth of the graph's time
-//! (`perf` of `dataflow/graph/1`, README "Benchmarks").
+//! SPEC's canonical quote is a flat object whose members are plain strings, integers or `null`,
+//! and for those serde_json's general scanning was about 6 % of the graph's time (`perf` of
+//! `dataflow/graph/1`, README "Benchmarks").
 //! [`members`] reads only that shape, and gives up on anything else: an escape, a control
 //! character, a fraction or exponent, a nested value, a malformed object. The caller then parses
 //! the message with serde_json as before, so the shapes accepted here are a subset whose raw
