@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "byte_keys",
         include_str!("../migrations/0003_byte_keys.sql"),
     ),
+    (
+        4,
+        "exact_mean",
+        include_str!("../migrations/0004_exact_mean.sql"),
+    ),
 ];
 
 /// A failure talking to PostgreSQL.

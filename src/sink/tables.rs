@@ -158,18 +158,19 @@ pub const HISTORY: Table = Table {
 };
 
 /// A late window delta merges into the stored row: extremes widen, sums and counts add, the
-/// close is the delta's (it was processed last), averages are recomputed from the sums.
+/// close is the delta's (it was processed last), averages are recomputed from the sums as the
+/// engine computes them (`tickflow_mean`, migration 0004).
 const WINDOW_MERGE: &str = "
     open_mid = t.open_mid,
     high_mid = GREATEST(t.high_mid, EXCLUDED.high_mid),
     low_mid = LEAST(t.low_mid, EXCLUDED.low_mid),
     close_mid = EXCLUDED.close_mid,
-    avg_mid = round((t.sum_mid + EXCLUDED.sum_mid) / (t.tick_count + EXCLUDED.tick_count), 12),
+    avg_mid = tickflow_mean(t.sum_mid + EXCLUDED.sum_mid, t.tick_count + EXCLUDED.tick_count),
     high_bid = GREATEST(t.high_bid, EXCLUDED.high_bid),
     low_ask = LEAST(t.low_ask, EXCLUDED.low_ask),
     min_spread = LEAST(t.min_spread, EXCLUDED.min_spread),
     max_spread = GREATEST(t.max_spread, EXCLUDED.max_spread),
-    avg_spread = round((t.sum_spread + EXCLUDED.sum_spread) / (t.tick_count + EXCLUDED.tick_count), 12),
+    avg_spread = tickflow_mean(t.sum_spread + EXCLUDED.sum_spread, t.tick_count + EXCLUDED.tick_count),
     sum_mid = t.sum_mid + EXCLUDED.sum_mid,
     sum_spread = t.sum_spread + EXCLUDED.sum_spread,
     tick_count = t.tick_count + EXCLUDED.tick_count,
