@@ -44,6 +44,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use foldhash::fast::RandomState;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
@@ -117,7 +118,9 @@ struct Fold {
     /// Each pair's state, in a slot found once per tick through `slots`: the fold then groups
     /// and looks pairs up by slot number instead of by name.
     pairs: Vec<(String, PairState)>,
-    slots: HashMap<String, usize>,
+    /// Hashed with foldhash: SipHash was most of the lookup's cost, and pair names come from
+    /// outside, so the hasher keeps a random seed per map.
+    slots: HashMap<String, usize, RandomState>,
     windows: OpenWindows,
     /// Ticks not yet released, by the cell of their processing time: a release takes whole
     /// cells off the front instead of sifting every stashed tick.
