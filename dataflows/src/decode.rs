@@ -9,15 +9,17 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, Timelike};
 use rust_decimal::Decimal;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::quote::{Micros, Quote};
+use crate::quote::Quote;
 
 mod flat;
+mod time;
+
+use time::timestamp;
 
 /// Longest pair accepted, in bytes, after trimming.
 pub const MAX_PAIR_BYTES: usize = 32;
@@ -352,33 +354,6 @@ fn json_number(text: &str) -> Option<Decimal> {
     };
     exact(&plain)
 }
-
-/// An RFC 3339 string (no space separator) or integer epoch milliseconds, truncated to micros.
-fn timestamp(text: &str) -> Result<Micros, Rejection> {
-    let micros = if let Some(inner) = string_contents(text) {
-        if !matches!(inner.as_bytes().get(10), Some(b'T' | b't')) {
-            return Err(Rejection::BadTimestamp);
-        }
-        let parsed = DateTime::parse_from_rfc3339(&inner).map_err(|_| Rejection::BadTimestamp)?;
-        let seconds = parsed.timestamp();
-        seconds
-            .checked_mul(1_000_000)
-            .and_then(|s| s.checked_add(i64::from(parsed.nanosecond() / 1_000)))
-            .ok_or(Rejection::BadTimestamp)?
-    } else if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        let millis: i64 = text.parse().map_err(|_| Rejection::BadTimestamp)?;
-        millis.checked_mul(1_000).ok_or(Rejection::BadTimestamp)?
-    } else {
-        return Err(Rejection::BadTimestamp);
-    };
-    if !(0..=MAX_MICROS).contains(&micros) {
-        return Err(Rejection::BadTimestamp);
-    }
-    Ok(micros as Micros)
-}
-
-/// 9999-12-31T23:59:59.999999Z: the last instant PostgreSQL and RFC 3339 agree on.
-const MAX_MICROS: i64 = 253_402_300_799_999_999;
 
 #[cfg(test)]
 mod tests {
