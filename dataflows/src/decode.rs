@@ -268,7 +268,8 @@ fn price(text: &str, name: &'static str) -> Result<Decimal, Rejection> {
 
 /// A plain decimal of at most 19 characters (`50000.10`, the common price) read in one pass: the
 /// value [`exact`] reads from the same text, bit for bit, without `Decimal::from_str_exact`'s
-/// generality, which cost several times more. `None` for anything else, left to the general path.
+/// generality (434 instructions a price through it, 170 this way). `None` for anything else,
+/// left to the general path.
 fn short_plain_decimal(text: &[u8]) -> Option<Decimal> {
     // At most 19 digits: below 10^19, inside a u64.
     if text.len() > 19 {
