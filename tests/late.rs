@@ -4,8 +4,8 @@
 
 mod support;
 
-use rust_decimal::{Decimal, RoundingStrategy};
-use support::{replay, tickflow_args_ok, Broker, Schema};
+use rust_decimal::Decimal;
+use support::{mean, replay, runtime, tickflow_args_ok, Broker, Schema};
 use tickflow::feed::FeedMessage;
 use tickflow::simulate::{create_topic, finish, producer, send};
 
@@ -36,19 +36,10 @@ fn produce(broker: &Broker, values: Vec<Vec<u8>>) {
     }
 }
 
-/// `sum / count` rounded half away from zero to 12 places, written with all 12.
-fn mean(values: &[Decimal]) -> String {
-    let sum: Decimal = values.iter().sum();
-    let mean = (sum / Decimal::from(values.len()))
-        .round_dp_with_strategy(12, RoundingStrategy::MidpointAwayFromZero);
-    format!("{mean:.12}")
-}
-
 #[test]
 fn a_late_tick_merged_in_sql_reads_as_one_run_of_every_tick() {
     let broker = Broker::start();
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
+    runtime()
         .block_on(create_topic(&broker.address, TOPIC, 1))
         .expect("topic");
 
@@ -106,6 +97,9 @@ fn a_late_tick_merged_in_sql_reads_as_one_run_of_every_tick() {
     assert_eq!((row.get::<_, i64>(0), row.get(2)), (12, true));
     assert_eq!(
         (row.get::<_, String>(3), row.get::<_, String>(4)),
-        (mean(&mids), mean(&spreads))
+        (
+            format!("{:.12}", mean(&mids)),
+            format!("{:.12}", mean(&spreads))
+        )
     );
 }

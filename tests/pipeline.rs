@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use rust_decimal::{Decimal, RoundingStrategy};
-use support::{simulate, Broker, Schema};
+use rust_decimal::Decimal;
+use support::{mean, simulate, Broker, Schema};
 
 const MESSAGES: &str = "100000";
 const SMA: usize = 5;
@@ -36,12 +36,6 @@ impl Quote {
     fn mid(&self) -> Decimal {
         (self.bid + self.ask) / Decimal::TWO
     }
-}
-
-fn mean(values: &[Decimal]) -> Decimal {
-    let sum: Decimal = values.iter().sum();
-    (sum / Decimal::from(values.len()))
-        .round_dp_with_strategy(12, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// The simulator's valid messages: string or number prices, RFC 3339 or epoch-millisecond times.

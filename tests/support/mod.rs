@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use rust_decimal::{Decimal, RoundingStrategy};
 use tokio_postgres::{NoTls, Row};
 
 /// A tansu broker on a loopback port, stopped on drop.
@@ -230,7 +231,8 @@ impl Schema {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// A runtime for the async clients a test drives (PostgreSQL, Kafka admin).
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -528,4 +530,13 @@ pub fn assert_finish_equals_replay(args: Args, schema: &Schema, until: &str) -> 
     );
     assert_same_tables(&reference, schema);
     reference
+}
+
+/// The mean of `values` as SPEC defines an average (`sum / count` rounded half away from zero
+/// to 12 places), computed by `Decimal` division: the tests' reference, independent of the
+/// engine's integer arithmetic.
+pub fn mean(values: &[Decimal]) -> Decimal {
+    let sum: Decimal = values.iter().sum();
+    (sum / Decimal::from(values.len()))
+        .round_dp_with_strategy(12, RoundingStrategy::MidpointAwayFromZero)
 }
