@@ -268,34 +268,30 @@ fn price(text: &str, name: &'static str) -> Result<Decimal, Rejection> {
 
 /// A plain decimal of at most 19 characters (`50000.10`, the common price) read in one pass: the
 /// value [`exact`] reads from the same text, bit for bit, without `Decimal::from_str_exact`'s
-/// generality (434 instructions a price through it, 170 this way). `None` for anything else,
+/// generality (434 instructions a price through it, 145 this way). `None` for anything else,
 /// left to the general path.
 fn short_plain_decimal(text: &[u8]) -> Option<Decimal> {
     // At most 19 digits: below 10^19, inside a u64.
     if text.len() > 19 {
         return None;
     }
-    let (mut mantissa, mut integer_digits, mut scale) = (0u64, 0u32, None::<u32>);
-    for &b in text {
-        match (b, &mut scale) {
-            (b'0'..=b'9', places) => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                match places {
-                    Some(places) => *places += 1,
-                    None => integer_digits += 1,
-                }
-            }
-            (b'.', None) if integer_digits > 0 => scale = Some(0),
+    let (mut mantissa, mut point) = (0u64, None);
+    for (at, &b) in text.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + u64::from(b - b'0'),
+            b'.' if point.is_none() && at > 0 => point = Some(at),
             _ => return None,
         }
     }
-    match scale {
-        None if integer_digits > 0 => Some(Decimal::from(mantissa)),
-        Some(places) if places > 0 => {
-            Some(Decimal::from_i128_with_scale(i128::from(mantissa), places))
-        }
-        _ => None,
-    }
+    let places = match point {
+        None if !text.is_empty() => 0,
+        Some(at) if at + 1 < text.len() => text.len() - at - 1,
+        _ => return None,
+    };
+    Some(Decimal::from_i128_with_scale(
+        i128::from(mantissa),
+        places as u32,
+    ))
 }
 
 /// `123` or `0.00012`: digits with at most one dot between digits; no sign, exponent or spaces.
