@@ -7,8 +7,13 @@
 //! pages for a second (arena pages for ten) and commits whole arenas up front, so a 1,000-pair
 //! replay's peak RSS carried some 45 MiB that no live object used. Its options are set before
 //! the first allocation (the first arena is made then), from the executable's initializers.
+//!
+//! Where the environment names an option by mimalloc's own variable (`MIMALLOC_PURGE_DELAY`,
+//! `MIMALLOC_ARENA_EAGER_COMMIT`), mimalloc reads it and tickflow leaves it alone: the purge
+//! delay trades memory for page faults, and a deployment with memory to spare may choose the
+//! other side of that trade (README "Memory against page faults").
 
-use std::ffi::c_long;
+use std::ffi::{c_long, CStr};
 
 use libmimalloc_sys::{mi_option_set, mi_option_t};
 
@@ -27,7 +32,9 @@ const PURGE_DELAY: mi_option_t = 15;
 /// them back (`perf` of `graph/1`); at 100 ms a
 /// 1,000-pair, 10M-message replay on 2 workers peaked at 163 MiB against 160 and ran 60.7 K
 /// against 55.3 K messages/s, and `graph/1` and `graph/2` ran 6-18 % faster (README
-/// "Benchmarks").
+/// "Benchmarks"). Longer delays fault less again but hold more: at 2,000 ms a quarter of the
+/// page faults, and a 1,000-pair replay's peak 181 MiB against 152, too near the 200 MB bound
+/// to be the default (README "Memory against page faults").
 const PURGE_DELAY_MS: c_long = 100;
 
 /// Runs with the C runtime's initializers, before `main` and before Rust allocates (an ELF
@@ -36,11 +43,21 @@ const PURGE_DELAY_MS: c_long = 100;
 #[cfg_attr(target_os = "linux", link_section = ".init_array")]
 static CONFIGURE: extern "C" fn() = configure;
 
+/// Each option tickflow sets, the variable by which mimalloc reads it, and tickflow's value.
+const OPTIONS: [(mi_option_t, &CStr, c_long); 2] = [
+    (PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", PURGE_DELAY_MS),
+    (ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT", 0),
+];
+
 extern "C" fn configure() {
-    // SAFETY: mi_option_set stores a value in mimalloc's option table; nothing else runs yet.
-    unsafe {
-        mi_option_set(PURGE_DELAY, PURGE_DELAY_MS);
-        mi_option_set(ARENA_EAGER_COMMIT, 0);
+    for (option, variable, value) in OPTIONS {
+        // SAFETY: getenv reads the environment the loader set up (nothing allocates or writes
+        // it yet); mi_option_set stores a value in mimalloc's option table.
+        unsafe {
+            if libc::getenv(variable.as_ptr()).is_null() {
+                mi_option_set(option, value);
+            }
+        }
     }
 }
 
@@ -59,12 +76,35 @@ mod tests {
         );
     }
 
-    /// Set in a test binary too, from its initializers.
+    /// Set in a test binary too, from its initializers, unless the environment names them.
     #[test]
     fn the_options_are_set_before_main() {
-        // SAFETY: reads mimalloc's option table.
-        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
-        assert_eq!(get(PURGE_DELAY), PURGE_DELAY_MS);
-        assert_eq!(get(ARENA_EAGER_COMMIT), 0);
+        for (option, variable, value) in OPTIONS {
+            let wanted = match std::env::var(variable.to_str().unwrap_or_default()) {
+                Ok(set) => set.parse().unwrap_or(value),
+                Err(_) => value,
+            };
+            // SAFETY: reads mimalloc's option table.
+            let got = unsafe { libmimalloc_sys::mi_option_get(option) };
+            assert_eq!(got, wanted, "{variable:?}");
+        }
+    }
+
+    /// A purge delay in the environment wins over tickflow's: the test above, run again in a
+    /// child of this test binary with `MIMALLOC_PURGE_DELAY` set, finds mimalloc holding it.
+    #[test]
+    fn the_environment_names_the_purge_delay() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "allocator::tests::the_options_are_set_before_main",
+            ])
+            .env("MIMALLOC_PURGE_DELAY", "1234")
+            .output()
+            .expect("the test binary runs");
+        let stdout = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success(), "{stdout}");
+        assert!(stdout.contains("1 passed"), "{stdout}");
     }
 }
