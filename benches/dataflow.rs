@@ -7,22 +7,19 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use tickflow_dataflows::memory::{count, MemorySource};
-use tickflow_dataflows::{decode, LatePolicy, MetricsConfig};
+use tickflow_dataflows::decode;
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
 
+#[path = "support/graph.rs"]
+mod graph;
 #[path = "support/quotes.rs"]
 mod quotes;
-use quotes::quotes;
-
-const MESSAGES: usize = 200_000;
-const PAIRS: usize = 100;
-const PARTITIONS: i32 = 8;
+use graph::MESSAGES;
 
 fn bench(c: &mut Criterion) {
-    let input = quotes(MESSAGES, PAIRS, PARTITIONS, 10);
+    let input = graph::input();
     let mut group = c.benchmark_group("dataflow");
     group
         .sample_size(10)
@@ -39,14 +36,7 @@ fn bench(c: &mut Criterion) {
                 // The input is copied outside the measured time: the graph owns what it reads.
                 b.iter_batched(
                     || input.clone(),
-                    |input| {
-                        let source = MemorySource {
-                            lateness: 1_000_000,
-                            late: LatePolicy::Update,
-                            batch: 1024,
-                        };
-                        count(input, MetricsConfig::default(), source, workers)
-                    },
+                    |input| graph::run(input, workers),
                     BatchSize::LargeInput,
                 )
             },
