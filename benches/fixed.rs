@@ -49,30 +49,56 @@ impl Usage {
     }
 }
 
+/// What the runs of one worker count took, summed.
+#[derive(Default)]
+struct Totals {
+    wall: Duration,
+    user: Duration,
+    system: Duration,
+    faults: u64,
+}
+
+impl Totals {
+    fn add(&mut self, before: &Usage, after: &Usage) {
+        self.wall += after.wall - before.wall;
+        self.user += after.user - before.user;
+        self.system += after.system - before.system;
+        self.faults += after.faults - before.faults;
+    }
+
+    fn ticks_per_second(&self, millions: f64) -> f64 {
+        millions * 1e6 / self.wall.as_secs_f64()
+    }
+}
+
+/// One and two workers take turns, run by run, so that a machine whose speed drifts (a shared
+/// host) slows both alike and their ratio measures the graph, not the drift.
 fn main() {
     let input = graph::input();
-    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
-    println!("|---:|---:|---:|---:|---:|");
-    for workers in [1, 2] {
-        let (mut wall, mut user, mut system, mut faults) =
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO, 0);
-        for _ in 0..RUNS {
+    let workers = [1, 2];
+    let mut totals: [Totals; 2] = Default::default();
+    for _ in 0..RUNS {
+        for (&workers, totals) in workers.iter().zip(&mut totals) {
             let copy = input.clone();
             let before = Usage::now();
             std::hint::black_box(graph::run(copy, workers));
-            let after = Usage::now();
-            wall += after.wall - before.wall;
-            user += after.user - before.user;
-            system += after.system - before.system;
-            faults += after.faults - before.faults;
+            totals.add(&before, &Usage::now());
         }
-        let millions = (RUNS * graph::MESSAGES) as f64 / 1e6;
+    }
+    let millions = (RUNS * graph::MESSAGES) as f64 / 1e6;
+    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (workers, totals) in workers.iter().zip(&totals) {
         println!(
             "| {workers} | {:.0} | {:.0} | {:.3} | {:.3} |",
-            millions * 1e6 / wall.as_secs_f64(),
-            faults as f64 / millions,
-            user.as_secs_f64() / millions,
-            system.as_secs_f64() / millions,
+            totals.ticks_per_second(millions),
+            totals.faults as f64 / millions,
+            totals.user.as_secs_f64() / millions,
+            totals.system.as_secs_f64() / millions,
         );
     }
+    println!(
+        "two workers against one: {:.2} x",
+        totals[1].ticks_per_second(millions) / totals[0].ticks_per_second(millions)
+    );
 }

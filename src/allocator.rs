@@ -33,7 +33,7 @@ const PURGE_DELAY: mi_option_t = 15;
 /// 1,000-pair, 10M-message replay on 2 workers peaked at 163 MiB against 160 and ran 60.7 K
 /// against 55.3 K messages/s, and `graph/1` and `graph/2` ran 6-18 % faster (README
 /// "Benchmarks"). Longer delays fault less again but hold more: at 1,000 ms a third of the
-/// page faults, the graph in memory 5-14 % faster, no clear gain end to end and up to
+/// page faults, the graph in memory 5-15 % faster, no clear gain end to end and up to
 /// 29 MiB more peak RSS; at 2,000 ms a fifth of the faults, and a 1,000-pair replay's peak
 /// 181 MiB against 152, too near the 200 MB bound (README "Memory against page faults").
 const PURGE_DELAY_MS: c_long = 100;
