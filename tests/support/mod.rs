@@ -329,14 +329,40 @@ pub fn pipeline(
 }
 
 /// Runs `tickflow` with `args` in the background, logging at `info` into `log`.
-pub fn spawn_logged(args: &[String], log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("starting tickflow")
+pub fn spawn_logged(args: &[String], log: &std::path::Path) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_tickflow"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).expect("log file"))
+            .spawn()
+            .expect("starting tickflow"),
+    )
+}
+
+/// A pipeline a test started, killed when the test ends, so a failed test leaves no `run`
+/// behind to write into the schema the next test creates.
+pub struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs `tickflow` with `args` (as [`pipeline`] gives them) and asserts it exits 0.
