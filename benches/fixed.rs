@@ -20,6 +20,7 @@ mod graph;
 mod quotes;
 
 const RUNS: usize = 20;
+const WORKERS: [usize; 2] = [1, 2];
 
 /// What the process has used so far.
 struct Usage {
@@ -75,10 +76,9 @@ impl Totals {
 /// host) slows both alike and their ratio measures the graph, not the drift.
 fn main() {
     let input = graph::input();
-    let workers = [1, 2];
     let mut totals: [Totals; 2] = Default::default();
     for _ in 0..RUNS {
-        for (&workers, totals) in workers.iter().zip(&mut totals) {
+        for (workers, totals) in WORKERS.into_iter().zip(&mut totals) {
             let copy = input.clone();
             let before = Usage::now();
             std::hint::black_box(graph::run(copy, workers));
@@ -88,7 +88,7 @@ fn main() {
     let millions = (RUNS * graph::MESSAGES) as f64 / 1e6;
     println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
     println!("|---:|---:|---:|---:|---:|");
-    for (workers, totals) in workers.iter().zip(&totals) {
+    for (workers, totals) in WORKERS.iter().zip(&totals) {
         println!(
             "| {workers} | {:.0} | {:.0} | {:.3} | {:.3} |",
             totals.ticks_per_second(millions),

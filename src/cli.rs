@@ -31,7 +31,7 @@ pub enum Command {
     /// Everything in one process: embedded broker, simulator, pipeline into Postgres.
     // A partition without a pair holds the frontier for the idle timeout, and flow control stops
     // reading meanwhile. The embedded broker keeps only a few seconds of a busy partition, so at
-    // 30,000 messages/s the 5 s of `run` let it drop what was not yet read (README "Known limits").
+    // 30,000 messages/s the 5 s of `run` let it drop what was not yet read (README "Decisions where SPEC is silent").
     #[command(mut_arg("idle_timeout", |arg| arg.default_value("500ms")))]
     Demo(DemoArgs),
     /// End-to-end throughput and latency against a real broker and PostgreSQL.

@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{tickflow, Schema};
+use support::{tickflow, Running, Schema};
 
 fn fails_with(args: &[&str], code: i32, needle: &str) {
     let out = tickflow(args);
@@ -68,25 +69,34 @@ fn unreachable_services_exit_1_saying_what_and_where() {
 
 /// Starts `tickflow demo` into `schema` at `rate` messages per second, with the demo's defaults
 /// but for `extra`.
-fn start_demo(schema: &Schema, rate: u32, extra: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args(["demo", "--postgres", &support::postgres_url()])
-        .args(["--schema", &schema.name, "--count", "0"])
-        .args(["--rate", &rate.to_string()])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the demo")
+fn start_demo(schema: &Schema, rate: u32, extra: &[&str]) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_tickflow"))
+            .args(["demo", "--postgres", &support::postgres_url()])
+            .args(["--schema", &schema.name, "--count", "0"])
+            .args(["--rate", &rate.to_string()])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the demo"),
+    )
 }
 
 /// Stops the demo with Ctrl-C; its exit status and what it printed.
-fn stop_demo(mut demo: std::process::Child) -> (std::process::ExitStatus, String, String) {
+fn stop_demo(mut demo: Running) -> (std::process::ExitStatus, String, String) {
     let status = support::signal_and_wait(&mut demo, "-INT", Duration::from_secs(15));
-    let out = demo.wait_with_output().expect("demo output");
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (status, text(&out.stdout), text(&out.stderr))
+    let text = |pipe: Option<&mut dyn Read>| {
+        let mut text = String::new();
+        if let Some(pipe) = pipe {
+            pipe.read_to_string(&mut text).expect("demo output");
+        }
+        text
+    };
+    let stdout = text(demo.stdout.as_mut().map(|p| p as &mut dyn Read));
+    let stderr = text(demo.stderr.as_mut().map(|p| p as &mut dyn Read));
+    (status, stdout, stderr)
 }
 
 #[test]

@@ -15,7 +15,7 @@ use tokio_postgres::{NoTls, Row};
 
 /// A tansu broker on a loopback port, stopped on drop.
 pub struct Broker {
-    child: Child,
+    child: Running,
     /// What clients are given: `127.0.0.1:PORT`, of tansu or of a proxy in front of it.
     pub address: String,
     port: u16,
@@ -62,7 +62,7 @@ impl Broker {
         self.stop();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            self.child = tansu(self.port, &self.address, self.storage, &self.dir);
+            self.child = Running(tansu(self.port, &self.address, self.storage, &self.dir));
             let up = Instant::now() + Duration::from_secs(5);
             while Instant::now() < up && self.child.try_wait().ok().flatten().is_none() {
                 if TcpStream::connect(&self.address).is_ok() {
@@ -81,7 +81,7 @@ impl Broker {
     }
 
     fn launch(port: u16, address: String, storage: &'static str, dir: PathBuf) -> Broker {
-        let child = tansu(port, &address, storage, &dir);
+        let child = Running(tansu(port, &address, storage, &dir));
         let broker = Broker {
             child,
             address,
@@ -130,13 +130,6 @@ fn tansu(port: u16, address: &str, storage: &str, dir: &std::path::Path) -> Chil
                 tansu.display()
             )
         })
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn free_port() -> u16 {
@@ -341,9 +334,9 @@ pub fn spawn_logged(args: &[String], log: &std::path::Path) -> Running {
     )
 }
 
-/// A pipeline a test started, killed when the test ends, so a failed test leaves no `run`
-/// behind to write into the schema the next test creates.
-pub struct Running(Child);
+/// A process a test started (a pipeline, the demo, tansu), killed when the test ends, so a
+/// failed test leaves no `run` behind to write into the schema the next test creates.
+pub struct Running(pub Child);
 
 impl std::ops::Deref for Running {
     type Target = Child;
