@@ -2,14 +2,19 @@
 //!
 //! Criterion chooses how many iterations to run, so totals a process accumulates (page faults,
 //! system time) cannot be compared between its runs; these can. Each line is 20 runs of the
-//! `dataflow` bench's 200,000 quotes on 1 or 2 workers, counted by `getrusage` around the runs
-//! alone (making the quotes and copying them is left out). The allocator's settings come from
-//! the environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page
-//! faults"), so one build compares them.
+//! `dataflow` bench's 200,000 quotes, counted by `getrusage` around the runs alone (making the
+//! quotes and copying them is left out): on 1 worker, on 2, and as two separate 1-worker graphs
+//! at once, each over its own copy of the quotes. The last shares nothing between its two
+//! threads but the machine, so its rate against one worker's is what this machine's two cores
+//! give by themselves: the bound two workers of one graph are measured against. The allocator's
+//! settings come from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README
+//! "Memory against page faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
 use std::time::{Duration, Instant};
+
+use tickflow_dataflows::Origin;
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
@@ -20,7 +25,50 @@ mod graph;
 mod quotes;
 
 const RUNS: usize = 20;
-const WORKERS: [usize; 2] = [1, 2];
+
+/// How one turn runs the graph.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// One graph on this many workers.
+    Workers(usize),
+    /// Two 1-worker graphs at once, on threads of their own.
+    Apart,
+}
+
+const SHAPES: [Shape; 3] = [Shape::Workers(1), Shape::Workers(2), Shape::Apart];
+
+impl Shape {
+    /// Copies of the quotes one turn reads.
+    fn inputs(self) -> usize {
+        match self {
+            Shape::Workers(_) => 1,
+            Shape::Apart => 2,
+        }
+    }
+
+    /// Runs the graph over `inputs`, one copy each.
+    fn run(self, inputs: Vec<Vec<(Origin, Vec<u8>)>>) {
+        match self {
+            Shape::Workers(workers) => {
+                for input in inputs {
+                    std::hint::black_box(graph::run(input, workers));
+                }
+            }
+            Shape::Apart => std::thread::scope(|scope| {
+                for input in inputs {
+                    scope.spawn(|| std::hint::black_box(graph::run(input, 1)));
+                }
+            }),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Shape::Workers(workers) => workers.to_string(),
+            Shape::Apart => "1 + 1 apart".to_owned(),
+        }
+    }
+}
 
 /// What the process has used so far.
 struct Usage {
@@ -72,33 +120,40 @@ impl Totals {
     }
 }
 
-/// One and two workers take turns, run by run, so that a machine whose speed drifts (a shared
-/// host) slows both alike and their ratio measures the graph, not the drift.
+/// The shapes take turns, run by run, so that a machine whose speed drifts (a shared host)
+/// slows each alike and their ratios measure the graph, not the drift.
 fn main() {
     let input = graph::input();
-    let mut totals: [Totals; 2] = Default::default();
+    let mut totals: [Totals; 3] = Default::default();
     for _ in 0..RUNS {
-        for (workers, totals) in WORKERS.into_iter().zip(&mut totals) {
-            let copy = input.clone();
+        for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
+            let copies = vec![input.clone(); shape.inputs()];
             let before = Usage::now();
-            std::hint::black_box(graph::run(copy, workers));
+            shape.run(copies);
             totals.add(&before, &Usage::now());
         }
     }
-    let millions = (RUNS * graph::MESSAGES) as f64 / 1e6;
     println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
     println!("|---:|---:|---:|---:|---:|");
-    for (workers, totals) in WORKERS.iter().zip(&totals) {
-        println!(
-            "| {workers} | {:.0} | {:.0} | {:.3} | {:.3} |",
-            totals.ticks_per_second(millions),
-            totals.faults as f64 / millions,
-            totals.user.as_secs_f64() / millions,
-            totals.system.as_secs_f64() / millions,
-        );
-    }
+    let rates: Vec<f64> = SHAPES
+        .iter()
+        .zip(&totals)
+        .map(|(shape, totals)| {
+            let millions = (RUNS * graph::MESSAGES * shape.inputs()) as f64 / 1e6;
+            println!(
+                "| {} | {:.0} | {:.0} | {:.3} | {:.3} |",
+                shape.label(),
+                totals.ticks_per_second(millions),
+                totals.faults as f64 / millions,
+                totals.user.as_secs_f64() / millions,
+                totals.system.as_secs_f64() / millions,
+            );
+            totals.ticks_per_second(millions)
+        })
+        .collect();
+    println!("two workers against one: {:.2} x", rates[1] / rates[0]);
     println!(
-        "two workers against one: {:.2} x",
-        totals[1].ticks_per_second(millions) / totals[0].ticks_per_second(millions)
+        "two 1-worker graphs apart against one (the machine's bound): {:.2} x",
+        rates[2] / rates[0]
     );
 }
