@@ -62,6 +62,7 @@ impl Shape {
         }
     }
 
+    /// Its name in the table's first column.
     fn label(self) -> String {
         match self {
             Shape::Workers(workers) => workers.to_string(),
@@ -98,7 +99,7 @@ impl Usage {
     }
 }
 
-/// What the runs of one worker count took, summed.
+/// What the runs of one shape took, summed.
 #[derive(Default)]
 struct Totals {
     wall: Duration,
@@ -140,15 +141,15 @@ fn main() {
         .zip(&totals)
         .map(|(shape, totals)| {
             let millions = (RUNS * graph::MESSAGES * shape.inputs()) as f64 / 1e6;
+            let rate = totals.ticks_per_second(millions);
             println!(
-                "| {} | {:.0} | {:.0} | {:.3} | {:.3} |",
+                "| {} | {rate:.0} | {:.0} | {:.3} | {:.3} |",
                 shape.label(),
-                totals.ticks_per_second(millions),
                 totals.faults as f64 / millions,
                 totals.user.as_secs_f64() / millions,
                 totals.system.as_secs_f64() / millions,
             );
-            totals.ticks_per_second(millions)
+            rate
         })
         .collect();
     println!("two workers against one: {:.2} x", rates[1] / rates[0]);

@@ -87,16 +87,17 @@ fn start_demo(schema: &Schema, rate: u32, extra: &[&str]) -> Running {
 /// Stops the demo with Ctrl-C; its exit status and what it printed.
 fn stop_demo(mut demo: Running) -> (std::process::ExitStatus, String, String) {
     let status = support::signal_and_wait(&mut demo, "-INT", Duration::from_secs(15));
-    let text = |pipe: Option<&mut dyn Read>| {
-        let mut text = String::new();
-        if let Some(pipe) = pipe {
-            pipe.read_to_string(&mut text).expect("demo output");
-        }
-        text
-    };
-    let stdout = text(demo.stdout.as_mut().map(|p| p as &mut dyn Read));
-    let stderr = text(demo.stderr.as_mut().map(|p| p as &mut dyn Read));
+    let (stdout, stderr) = (drain(demo.stdout.as_mut()), drain(demo.stderr.as_mut()));
     (status, stdout, stderr)
+}
+
+/// What is left in a child's pipe.
+fn drain(pipe: Option<&mut impl Read>) -> String {
+    let mut text = String::new();
+    if let Some(pipe) = pipe {
+        pipe.read_to_string(&mut text).expect("demo output");
+    }
+    text
 }
 
 #[test]
