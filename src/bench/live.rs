@@ -2,6 +2,11 @@
 //! while `pair_metrics` is polled. A message counts as committed when its pair's committed
 //! `last_ts` reaches its event time; its latency runs from just before it was handed to the
 //! producer to the poll that saw it. The poll interval bounds the error (a few ms).
+//!
+//! The row's `updated_at`, the wall clock at which its commit began writing, splits that latency
+//! in two: the wait before the commit (the lateness, Kafka, the graph and the commit interval)
+//! and the commit itself (finishing the tick rows' `COPY`, the pair and state rows, `COMMIT`).
+//! Which of the two grows tells whether a slow pass waits on its input or on PostgreSQL.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,7 +44,7 @@ pub struct Offer<'a> {
     pub tail: Duration,
 }
 
-/// Produce-to-commit latency of the measured messages.
+/// Produce-to-commit latency of the measured messages, and its two parts.
 #[derive(Debug, serde::Serialize)]
 pub struct Latency {
     /// `--rate`.
@@ -56,11 +61,31 @@ pub struct Latency {
     pub p99_ms: f64,
     /// Maximum, ms.
     pub max_ms: f64,
+    /// From the hand-off to the producer to the start of the commit that stored the message.
+    pub before_commit: Quantiles,
+    /// From the start of that commit to the poll that saw it.
+    pub in_commit: Quantiles,
+}
+
+/// Quantiles of one part of the latency.
+#[derive(Debug, serde::Serialize)]
+pub struct Quantiles {
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// One measured message's latency and the part of it spent in its commit.
+struct Seen {
+    total: Duration,
+    in_commit: Duration,
 }
 
 struct Sent {
     ts: Micros,
     at: Instant,
+    wall: DateTime<Utc>,
     measured: bool,
 }
 
@@ -87,25 +112,47 @@ pub fn measure(
         std::thread::sleep(POLL);
     }
     stop.store(true, Ordering::Relaxed);
-    let mut latencies = runtime
+    let seen = runtime
         .block_on(observer)
         .map_err(|e| anyhow!("the pair_metrics observer failed: {e}"))?;
     let measured = produced?;
-    latencies.sort_unstable();
-    let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    let quantile = |q: f64| {
-        let rank = ((q * latencies.len() as f64).ceil() as usize).max(1);
-        ms(latencies.get(rank - 1))
-    };
+    let total = sorted(seen.iter().map(|s| s.total));
+    let before_commit = sorted(seen.iter().map(|s| s.total - s.in_commit));
+    let in_commit = sorted(seen.iter().map(|s| s.in_commit));
     Ok(Latency {
         offered_rate: offer.rate,
         achieved_rate: measured as f64 / offer.duration.as_secs_f64(),
         measured,
         unobserved: pending.measured_outstanding.load(Ordering::Relaxed),
-        p50_ms: quantile(0.50),
-        p99_ms: quantile(0.99),
-        max_ms: ms(latencies.last()),
+        p50_ms: quantile(&total, 0.50),
+        p99_ms: quantile(&total, 0.99),
+        max_ms: quantile(&total, 1.0),
+        before_commit: Quantiles::of(&before_commit),
+        in_commit: Quantiles::of(&in_commit),
     })
+}
+
+impl Quantiles {
+    fn of(sorted: &[Duration]) -> Self {
+        Quantiles {
+            p50_ms: quantile(sorted, 0.50),
+            p99_ms: quantile(sorted, 0.99),
+        }
+    }
+}
+
+fn sorted(durations: impl Iterator<Item = Duration>) -> Vec<Duration> {
+    let mut sorted: Vec<Duration> = durations.collect();
+    sorted.sort_unstable();
+    sorted
+}
+
+/// The `q` quantile of `sorted` by the nearest rank, in ms; NaN when it is empty.
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+    sorted
+        .get(rank - 1)
+        .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Produces the offer at its rate; returns how many messages were measured.
@@ -132,7 +179,7 @@ fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
         }
         let quote = decode(&message.value)
             .map_err(|rejection| anyhow!("the live feed made a bad quote: {rejection:?}"))?;
-        let at = Instant::now();
+        let (at, wall) = (Instant::now(), Utc::now());
         let is_measured = measuring.contains(&(at - started));
         if is_measured {
             measured += 1;
@@ -142,6 +189,7 @@ fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
             by_pair.entry(quote.pair).or_default().push_back(Sent {
                 ts: quote.ts,
                 at,
+                wall,
                 measured: is_measured,
             });
         }
@@ -157,19 +205,20 @@ fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
 
 /// Polls `pair_metrics` until `stop`, taking each pair's committed messages off `pending`.
 /// Reads fail until the pipeline has created its tables; those polls are skipped.
-async fn observe(client: Client, pending: Arc<Pending>, stop: Arc<AtomicBool>) -> Vec<Duration> {
+async fn observe(client: Client, pending: Arc<Pending>, stop: Arc<AtomicBool>) -> Vec<Seen> {
     let mut latencies = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if let Ok(rows) = client
-            .query("SELECT pair, last_ts FROM pair_metrics", &[])
+            .query("SELECT pair, last_ts, updated_at FROM pair_metrics", &[])
             .await
         {
-            let seen = Instant::now();
+            let (seen, seen_wall) = (Instant::now(), Utc::now());
             if let Ok(mut by_pair) = pending.by_pair.lock() {
                 for row in rows {
-                    let (Ok(pair), Ok(last)) = (
+                    let (Ok(pair), Ok(last), Ok(updated)) = (
                         row.try_get::<_, &str>(0),
                         row.try_get::<_, DateTime<Utc>>(1),
+                        row.try_get::<_, DateTime<Utc>>(2),
                     ) else {
                         continue;
                     };
@@ -179,7 +228,14 @@ async fn observe(client: Client, pending: Arc<Pending>, stop: Arc<AtomicBool>) -
                     };
                     while let Some(sent) = queue.front().filter(|s| s.ts <= last) {
                         if sent.measured {
-                            latencies.push(seen - sent.at);
+                            let total = seen - sent.at;
+                            // The commit began after the message was sent; clamped, as the
+                            // two clocks are read a few µs apart.
+                            let in_commit = (seen_wall - updated.max(sent.wall))
+                                .to_std()
+                                .unwrap_or_default()
+                                .min(total);
+                            latencies.push(Seen { total, in_commit });
                             pending.measured_outstanding.fetch_sub(1, Ordering::Relaxed);
                         }
                         queue.pop_front();

@@ -342,6 +342,14 @@ impl fmt::Display for Report {
                 l.unobserved,
                 mib(live.peak_rss_bytes)
             )?;
+            writeln!(
+                f,
+                "of which before the commit began: p50 {:.0} ms, p99 {:.0} ms; in the commit: p50 {:.0} ms, p99 {:.0} ms",
+                l.before_commit.p50_ms,
+                l.before_commit.p99_ms,
+                l.in_commit.p50_ms,
+                l.in_commit.p99_ms
+            )?;
         }
         if !self.targets.is_empty() {
             writeln!(f)?;
