@@ -68,7 +68,10 @@ impl StoreError {
 }
 
 /// Connects and points `search_path` at `schema`, creating it when missing. The connection is
-/// driven by a task on the current tokio runtime.
+/// driven by a task on the current tokio runtime. JIT is off: tickflow's statements each touch
+/// one commit's rows, and PostgreSQL's estimates for them (temporary stages, array parameters)
+/// run high enough to compile expressions for milliseconds a statement, longer than the
+/// statement itself.
 pub async fn connect(url: &str, schema: &str) -> Result<Client, StoreError> {
     let target = describe(url);
     let (client, connection) = tokio_postgres::connect(url, NoTls)
@@ -84,7 +87,7 @@ pub async fn connect(url: &str, schema: &str) -> Result<Client, StoreError> {
     });
     client
         .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\"; SET jit = off"
         ))
         .await?;
     Ok(client)

@@ -150,6 +150,23 @@ fn dump(schema: &Schema) -> Vec<Vec<String>> {
     .collect()
 }
 
+/// The rolling history keeps what a restart needs, the segments after 2 × `--rolling-window`
+/// (1 s here) before each pair's newest tick, and its expiry removed every older one. The feed
+/// spans 100 s of event time over several commits, so without expiry most segments would stay.
+fn assert_history_expired(schema: &Schema) {
+    let stale = schema.count(
+        "SELECT count(*) FROM rolling_history h JOIN pair_metrics p USING (pair)
+         WHERE h.max_ts <= p.last_ts - interval '2 seconds'",
+    );
+    assert_eq!(stale, 0, "segments past every pair's keep-after remain");
+    let newest_kept = schema.count(
+        "SELECT count(DISTINCT pair) FROM rolling_history h JOIN pair_metrics p USING (pair)
+         WHERE h.max_ts = p.last_ts",
+    );
+    let pairs = schema.count("SELECT count(*) FROM pair_metrics");
+    assert_eq!(newest_kept, pairs, "every pair keeps its newest segment");
+}
+
 #[test]
 fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
     let broker = Broker::start();
@@ -193,6 +210,9 @@ fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
         dump_one == dump_two,
         "1 and 2 workers must write identical tables"
     );
+    for schema in [&one, &two] {
+        assert_history_expired(schema);
+    }
 
     // The reference, from the messages themselves.
     let messages = read_back(&broker, topic, &ends);
