@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// `500ms`, `30s`, `1m`, `1h`, `1d`.
+/// `500ms`, `30s`, `1m`, `1h`, `1d`; and a bare `0`, which is zero in any unit. Any other
+/// number needs its unit: `5` could mean seconds or milliseconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
@@ -18,6 +19,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 500ms, 30s, 1m, 1h, 1d"))?;
     let millis = match unit {
+        "" if n == 0 => Some(0),
         "ms" => Some(n),
         "s" => n.checked_mul(1_000),
         "m" => n.checked_mul(60_000),
@@ -166,7 +168,8 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
-        for bad in ["", "5", "1.5s", "-1s", "1 s", "1w"] {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "5", "00x", "1.5s", "-1s", "1 s", "1w"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert!(parse_widths("1500ms").is_err());
