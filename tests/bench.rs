@@ -86,7 +86,9 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
     assert!(number(&latency["p99_ms"]) >= Some(p50));
     assert!(number(&latency["max_ms"]) >= number(&latency["p99_ms"]));
     // Each message's two parts add up to its latency, so each part's quantiles are at most the
-    // whole's; and the lateness is spent before the commit begins.
+    // whole's (true by construction); what can fail is where the split falls: the lateness is
+    // spent before the commit begins, and a row becomes visible only after its commit took
+    // some time.
     let (before, in_commit) = (&latency["before_commit"], &latency["in_commit"]);
     let before_p50 = number(&before["p50_ms"]).expect("before_commit p50");
     assert!(
@@ -95,7 +97,7 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
     );
     for q in ["p50_ms", "p99_ms"] {
         let part = number(&in_commit[q]).expect("in_commit");
-        assert!(part >= 0.0 && Some(part) <= number(&latency[q]), "{live:#}");
+        assert!(part > 0.0 && Some(part) <= number(&latency[q]), "{live:#}");
     }
     assert!(live["peak_rss_bytes"].as_u64() > Some(4 << 20), "{live:#}");
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
 use tickflow_dataflows::{decode, Micros};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Row};
 
 use crate::feed::{Feed, FeedConfig};
 use crate::simulate;
@@ -85,7 +85,6 @@ struct Seen {
 struct Sent {
     ts: Micros,
     at: Instant,
-    wall: DateTime<Utc>,
     measured: bool,
 }
 
@@ -179,7 +178,7 @@ fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
         }
         let quote = decode(&message.value)
             .map_err(|rejection| anyhow!("the live feed made a bad quote: {rejection:?}"))?;
-        let (at, wall) = (Instant::now(), Utc::now());
+        let at = Instant::now();
         let is_measured = measuring.contains(&(at - started));
         if is_measured {
             measured += 1;
@@ -189,7 +188,6 @@ fn produce(offer: &Offer<'_>, pending: &Pending) -> anyhow::Result<u64> {
             by_pair.entry(quote.pair).or_default().push_back(Sent {
                 ts: quote.ts,
                 at,
-                wall,
                 measured: is_measured,
             });
         }
@@ -222,38 +220,44 @@ async fn observe(client: Client, pending: Arc<Pending>, stop: Arc<AtomicBool>) -
             None => None,
         };
         if let Some(rows) = rows {
-            let (seen, seen_wall) = (Instant::now(), Utc::now());
-            if let Ok(mut by_pair) = pending.by_pair.lock() {
-                for row in rows {
-                    let (Ok(pair), Ok(last), Ok(updated)) = (
-                        row.try_get::<_, &str>(0),
-                        row.try_get::<_, DateTime<Utc>>(1),
-                        row.try_get::<_, DateTime<Utc>>(2),
-                    ) else {
-                        continue;
-                    };
-                    let last = last.timestamp_micros().max(0) as Micros;
-                    let Some(queue) = by_pair.get_mut(pair) else {
-                        continue;
-                    };
-                    while let Some(sent) = queue.front().filter(|s| s.ts <= last) {
-                        if sent.measured {
-                            let total = seen - sent.at;
-                            // The commit began after the message was sent; clamped, as the
-                            // two clocks are read a few µs apart.
-                            let in_commit = (seen_wall - updated.max(sent.wall))
-                                .to_std()
-                                .unwrap_or_default()
-                                .min(total);
-                            latencies.push(Seen { total, in_commit });
-                            pending.measured_outstanding.fetch_sub(1, Ordering::Relaxed);
-                        }
-                        queue.pop_front();
-                    }
-                }
-            }
+            take_committed(&rows, &pending, &mut latencies);
         }
         tokio::time::sleep(POLL).await;
     }
     latencies
+}
+
+/// Takes the messages each polled row shows committed off `pending`, recording the measured
+/// ones. A row's `updated_at` is when its commit began, so the commit's share of a message's
+/// latency runs from there to the poll.
+fn take_committed(rows: &[Row], pending: &Pending, latencies: &mut Vec<Seen>) {
+    let (seen, seen_wall) = (Instant::now(), Utc::now());
+    let Ok(mut by_pair) = pending.by_pair.lock() else {
+        return;
+    };
+    for row in rows {
+        let (Ok(pair), Ok(last), Ok(updated)) = (
+            row.try_get::<_, &str>(0),
+            row.try_get::<_, DateTime<Utc>>(1),
+            row.try_get::<_, DateTime<Utc>>(2),
+        ) else {
+            continue;
+        };
+        let Some(queue) = by_pair.get_mut(pair) else {
+            continue;
+        };
+        let last = last.timestamp_micros().max(0) as Micros;
+        let in_commit = (seen_wall - updated).to_std().unwrap_or_default();
+        while let Some(sent) = queue.front().filter(|s| s.ts <= last) {
+            if sent.measured {
+                let total = seen - sent.at;
+                // The commit began after the message was sent: clamped to the whole, as the
+                // poll reads its two clocks a few µs apart.
+                let in_commit = in_commit.min(total);
+                latencies.push(Seen { total, in_commit });
+                pending.measured_outstanding.fetch_sub(1, Ordering::Relaxed);
+            }
+            queue.pop_front();
+        }
+    }
 }
