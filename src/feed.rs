@@ -287,12 +287,16 @@ impl Iterator for Feed {
     }
 }
 
-/// FNV-1a: a fixed hash, so a pair lands in the same partition in every run and build.
+/// A fixed hash, so a pair lands in the same partition in every run and build.
 fn partition_of(pair: &str, partitions: u32) -> i32 {
-    let hash = pair.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    i32::try_from(fnv1a(pair.bytes()) % u64::from(partitions)).expect("partitions <= i32::MAX")
+}
+
+/// FNV-1a, which depends on nothing but the bytes.
+fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    i32::try_from(hash % u64::from(partitions)).expect("partitions <= i32::MAX")
+    })
 }
 
 fn json_str(s: &str) -> String {
@@ -409,6 +413,20 @@ mod tests {
             take(config(7, 250, 0.1), 1000),
             take(config(7, 250, 0.1), 1000)
         );
+    }
+
+    /// The feed's bytes are part of its promise: a topic simulated by one build must be
+    /// reproducible by the next, so any change to how a message is rendered shows up here.
+    #[test]
+    fn bytes_are_pinned() {
+        let bytes = take(config(7, 250, 0.1), 20_000).into_iter().flat_map(|m| {
+            let mut record = m.partition.to_le_bytes().to_vec();
+            record.push(u8::from(m.valid));
+            record.extend(m.key);
+            record.extend(m.value);
+            record
+        });
+        assert_eq!(fnv1a(bytes), 11_814_006_657_607_103_039);
     }
 
     #[test]
