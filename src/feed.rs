@@ -10,7 +10,9 @@
 //! both price encodings, both timestamp encodings, zero spreads, bounded out-of-order event times
 //! and every kind of dead letter, so a simulated run meets what a real venue can send.
 
-use chrono::{DateTime, Datelike};
+use std::fmt::Write;
+
+use chrono::{DateTime, Datelike, SecondsFormat};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -62,6 +64,8 @@ pub struct Feed {
 
 struct Pair {
     name: String,
+    /// `name` as a JSON string, rendered once.
+    json_name: String,
     partition: i32,
     decimals: u32,
     /// Mid price in ticks of `10^-decimals`, so the walk and the spread stay exact.
@@ -127,6 +131,7 @@ impl Feed {
                 };
                 let partition = partition_of(&name, partitions);
                 Pair {
+                    json_name: json_str(&name),
                     name,
                     partition,
                     decimals,
@@ -224,7 +229,12 @@ impl Iterator for Feed {
             self.rng.random_range(1..=20)
         };
         let bid = pair.mid - spread / 2;
-        let (name, decimals, partition) = (pair.name.clone(), pair.decimals, pair.partition);
+        let (name, json_name, decimals, partition) = (
+            pair.name.clone(),
+            pair.json_name.clone(),
+            pair.decimals,
+            pair.partition,
+        );
 
         let shift = if self.disorder_us > 0 {
             self.rng.random_range(0..=self.disorder_us)
@@ -255,7 +265,7 @@ impl Iterator for Feed {
             event_us,
         };
         let mut fields = vec![
-            ("pair", json_str(&quote.name)),
+            ("pair", json_name),
             ("bid", price(quote.bid, decimals, as_numbers)),
             ("ask", price(quote.ask, decimals, as_numbers)),
             ("timestamp", timestamp),
@@ -306,24 +316,41 @@ fn json_str(s: &str) -> String {
 /// Fields are rendered by hand, in a fixed order, because byte-for-byte reproducibility and
 /// deliberately malformed output (duplicate keys) are both outside what a serializer offers.
 fn render(fields: &[(&str, String)]) -> String {
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-    format!("{{{}}}", body.join(","))
+    let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = String::with_capacity(len + 1);
+    for (i, (key, value)) in fields.iter().enumerate() {
+        out.push(if i == 0 { '{' } else { ',' });
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        out.push_str(value);
+    }
+    out.push('}');
+    out
 }
 
 /// Integer ticks to text, so prices are exact in both encodings.
 fn price(ticks: i64, decimals: u32, as_number: bool) -> String {
     let scale = 10_i64.pow(decimals);
-    let text = format!(
+    let mut text = String::with_capacity(24);
+    if !as_number {
+        text.push('"');
+    }
+    write!(
+        text,
         "{}.{:0w$}",
         ticks / scale,
         ticks % scale,
         w = decimals as usize
-    );
+    )
+    .expect("writing to a String cannot fail");
     if as_number {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
+        let kept = text.trim_end_matches('0').trim_end_matches('.').len();
+        text.truncate(kept);
     } else {
-        format!("\"{text}\"")
+        text.push('"');
     }
+    text
 }
 
 /// `digits` is 3 or 6; fewer digits truncate, matching how the engine truncates.
@@ -332,12 +359,12 @@ fn rfc3339(us: i64, digits: usize) -> Option<String> {
     if !(0..=9999).contains(&dt.year()) {
         return None;
     }
-    let format = if digits == 3 {
-        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    let digits = if digits == 3 {
+        SecondsFormat::Millis
     } else {
-        "%Y-%m-%dT%H:%M:%S%.6fZ"
+        SecondsFormat::Micros
     };
-    Some(dt.format(format).to_string())
+    Some(dt.to_rfc3339_opts(digits, true))
 }
 
 #[cfg(test)]
