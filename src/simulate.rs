@@ -23,6 +23,9 @@ use crate::feed::{Feed, FeedConfig, FeedMessage};
 /// Messages per produce batch unless told otherwise: librdkafka's own default.
 pub const DEFAULT_BATCH_SIZE: u32 = 10_000;
 
+/// How long a batch waits for more messages: librdkafka's own default.
+pub const LINGER: Duration = Duration::from_millis(5);
+
 /// What was produced.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Produced {
@@ -112,11 +115,16 @@ pub async fn create_topic(brokers: &str, topic: &str, partitions: u32) -> anyhow
     Ok(())
 }
 
-/// A producer that counts deliveries and batches up to `batch_size` messages.
-pub fn producer(brokers: &str, batch_size: u32) -> anyhow::Result<BaseProducer<Deliveries>> {
+/// A producer that counts deliveries and batches up to `batch_size` messages, each batch
+/// waiting at most `linger` for more.
+pub fn producer(
+    brokers: &str,
+    batch_size: u32,
+    linger: Duration,
+) -> anyhow::Result<BaseProducer<Deliveries>> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
+        .set("linger.ms", linger.as_millis().to_string())
         .set("batch.num.messages", batch_size.to_string())
         .set("queue.buffering.max.messages", "200000")
         .set("message.timeout.ms", "60000")
@@ -174,7 +182,7 @@ pub fn produce(
     start_ms: i64,
     stop: &AtomicBool,
 ) -> anyhow::Result<Produced> {
-    let producer = producer(brokers, batch_size)?;
+    let producer = producer(brokers, batch_size, LINGER)?;
     let started = Instant::now();
     let mut sent = 0u64;
     for message in Feed::new(feed_config(feed, start_ms)) {

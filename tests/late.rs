@@ -7,7 +7,7 @@ mod support;
 use rust_decimal::Decimal;
 use support::{mean, replay, runtime, tickflow_args_ok, Broker, Schema};
 use tickflow::feed::FeedMessage;
-use tickflow::simulate::{create_topic, finish, producer, send};
+use tickflow::simulate::{create_topic, finish, producer, send, LINGER};
 
 const TOPIC: &str = "late";
 
@@ -23,7 +23,7 @@ fn quote(time: &str, cents: i64) -> Vec<u8> {
 
 /// Produces `values` into the one partition, one record per batch (see `tests/ranges.rs`).
 fn produce(broker: &Broker, values: Vec<Vec<u8>>) {
-    let producer = producer(&broker.address, 1).expect("producer");
+    let producer = producer(&broker.address, 1, LINGER).expect("producer");
     for value in values {
         let message = FeedMessage {
             partition: 0,
