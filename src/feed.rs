@@ -10,9 +10,7 @@
 //! both price encodings, both timestamp encodings, zero spreads, bounded out-of-order event times
 //! and every kind of dead letter, so a simulated run meets what a real venue can send.
 
-use std::fmt::Write;
-
-use chrono::{DateTime, Datelike, SecondsFormat};
+use chrono::{DateTime, Datelike};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -64,8 +62,6 @@ pub struct Feed {
 
 struct Pair {
     name: String,
-    /// `name` as a JSON string, rendered once.
-    json_name: String,
     partition: i32,
     decimals: u32,
     /// Mid price in ticks of `10^-decimals`, so the walk and the spread stay exact.
@@ -131,7 +127,6 @@ impl Feed {
                 };
                 let partition = partition_of(&name, partitions);
                 Pair {
-                    json_name: json_str(&name),
                     name,
                     partition,
                     decimals,
@@ -229,12 +224,7 @@ impl Iterator for Feed {
             self.rng.random_range(1..=20)
         };
         let bid = pair.mid - spread / 2;
-        let (name, json_name, decimals, partition) = (
-            pair.name.clone(),
-            pair.json_name.clone(),
-            pair.decimals,
-            pair.partition,
-        );
+        let (name, decimals, partition) = (pair.name.clone(), pair.decimals, pair.partition);
 
         let shift = if self.disorder_us > 0 {
             self.rng.random_range(0..=self.disorder_us)
@@ -265,7 +255,7 @@ impl Iterator for Feed {
             event_us,
         };
         let mut fields = vec![
-            ("pair", json_name),
+            ("pair", json_str(&quote.name)),
             ("bid", price(quote.bid, decimals, as_numbers)),
             ("ask", price(quote.ask, decimals, as_numbers)),
             ("timestamp", timestamp),
@@ -316,41 +306,24 @@ fn json_str(s: &str) -> String {
 /// Fields are rendered by hand, in a fixed order, because byte-for-byte reproducibility and
 /// deliberately malformed output (duplicate keys) are both outside what a serializer offers.
 fn render(fields: &[(&str, String)]) -> String {
-    let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let mut out = String::with_capacity(len + 1);
-    for (i, (key, value)) in fields.iter().enumerate() {
-        out.push(if i == 0 { '{' } else { ',' });
-        out.push('"');
-        out.push_str(key);
-        out.push_str("\":");
-        out.push_str(value);
-    }
-    out.push('}');
-    out
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{{}}}", body.join(","))
 }
 
 /// Integer ticks to text, so prices are exact in both encodings.
 fn price(ticks: i64, decimals: u32, as_number: bool) -> String {
     let scale = 10_i64.pow(decimals);
-    let mut text = String::with_capacity(24);
-    if !as_number {
-        text.push('"');
-    }
-    write!(
-        text,
+    let text = format!(
         "{}.{:0w$}",
         ticks / scale,
         ticks % scale,
         w = decimals as usize
-    )
-    .expect("writing to a String cannot fail");
+    );
     if as_number {
-        let kept = text.trim_end_matches('0').trim_end_matches('.').len();
-        text.truncate(kept);
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
-        text.push('"');
+        format!("\"{text}\"")
     }
-    text
 }
 
 /// `digits` is 3 or 6; fewer digits truncate, matching how the engine truncates.
@@ -359,12 +332,12 @@ fn rfc3339(us: i64, digits: usize) -> Option<String> {
     if !(0..=9999).contains(&dt.year()) {
         return None;
     }
-    let digits = if digits == 3 {
-        SecondsFormat::Millis
+    let format = if digits == 3 {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
     } else {
-        SecondsFormat::Micros
+        "%Y-%m-%dT%H:%M:%S%.6fZ"
     };
-    Some(dt.to_rfc3339_opts(digits, true))
+    Some(dt.format(format).to_string())
 }
 
 #[cfg(test)]
