@@ -112,7 +112,13 @@ fn sigkill_and_restart_equals_an_uninterrupted_run() {
             );
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "run {attempt} made no progress"
+                "run {attempt} made no progress in 60 s from {stored} ticks stored; the simulator \
+                 {}",
+                match producer.as_mut().map(|p| p.try_wait()) {
+                    Some(Ok(None)) => "was still producing",
+                    Some(_) => "had exited",
+                    None => "had finished before the run started",
+                }
             );
             std::thread::sleep(Duration::from_millis(5));
         }
