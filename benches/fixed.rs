@@ -3,15 +3,20 @@
 //! Criterion chooses how many iterations to run, so totals a process accumulates (page faults,
 //! system time) cannot be compared between its runs; these can. Each line is 20 runs of the
 //! `dataflow` bench's 200,000 quotes, counted by `getrusage` around the runs alone (making the
-//! quotes and copying them is left out): on 1 worker, on 2, and as two separate 1-worker graphs
-//! at once, each over its own copy of the quotes. The last shares nothing between its two
-//! threads but the machine, so its rate against one worker's is what this machine's two cores
-//! give by themselves: the bound two workers of one graph are measured against. The allocator's
-//! settings come from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README
-//! "Memory against page faults"), so one build compares them.
+//! quotes and copying them is left out): on 1 worker, on 2, as two separate 1-worker graphs at
+//! once on two threads of this process, each over its own copy of the quotes, and as the same
+//! in two child processes. The last two share no data, and each of their runs ends when both
+//! graphs are done, as a graph on two workers ends when both are; the threads still share the
+//! process (its allocator and address space), the processes only the machine. So their rates
+//! against one worker's say how much of two workers' shortfall from 2 × is the machine's, how
+//! much the process's, and how much the graph's own. The allocator's settings come from the
+//! environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page
+//! faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tickflow_dataflows::Origin;
@@ -33,41 +38,170 @@ enum Shape {
     Workers(usize),
     /// Two 1-worker graphs at once, on threads of their own.
     Apart,
+    /// Two 1-worker graphs at once, in child processes of their own.
+    Processes,
 }
 
-const SHAPES: [Shape; 3] = [Shape::Workers(1), Shape::Workers(2), Shape::Apart];
+const SHAPES: [Shape; 4] = [
+    Shape::Workers(1),
+    Shape::Workers(2),
+    Shape::Apart,
+    Shape::Processes,
+];
+
+/// The argument that makes this executable a child of [`Shape::Processes`].
+const CHILD: &str = "--graph-child";
 
 impl Shape {
     /// Copies of the quotes one turn reads.
     fn inputs(self) -> usize {
         match self {
             Shape::Workers(_) => 1,
-            Shape::Apart => 2,
+            Shape::Apart | Shape::Processes => 2,
         }
     }
 
-    /// Runs the graph over `inputs`, one copy each.
-    fn run(self, inputs: Vec<Vec<(Origin, Vec<u8>)>>) {
+    /// One turn over `input`: the process's own usage around it, and for the children's
+    /// graphs what they report of theirs.
+    fn turn(self, input: &[(Origin, Vec<u8>)], children: &mut [GraphChild], totals: &mut Totals) {
+        let copies = match self {
+            Shape::Processes => Vec::new(),
+            _ => vec![input.to_vec(); self.inputs()],
+        };
+        let before = Usage::now();
         match self {
             Shape::Workers(workers) => {
-                for input in inputs {
-                    std::hint::black_box(graph::run(input, workers));
+                for copy in copies {
+                    std::hint::black_box(graph::run(copy, workers));
                 }
             }
             Shape::Apart => std::thread::scope(|scope| {
-                for input in inputs {
-                    scope.spawn(|| std::hint::black_box(graph::run(input, 1)));
+                for copy in copies {
+                    scope.spawn(|| std::hint::black_box(graph::run(copy, 1)));
                 }
             }),
+            Shape::Processes => {
+                children.iter_mut().for_each(GraphChild::go);
+                let reports: Vec<Report> = children.iter_mut().map(GraphChild::done).collect();
+                let wall = before.wall.elapsed();
+                children.iter_mut().for_each(GraphChild::ready);
+                totals.wall += wall;
+                reports.iter().for_each(|report| totals.add_child(report));
+                return;
+            }
         }
+        totals.add(&before, &Usage::now());
     }
 
     /// Its name in the table's first column.
     fn label(self) -> String {
         match self {
             Shape::Workers(workers) => workers.to_string(),
-            Shape::Apart => "1 + 1 apart".to_owned(),
+            Shape::Apart => "1 + 1 apart, threads".to_owned(),
+            Shape::Processes => "1 + 1 apart, processes".to_owned(),
         }
+    }
+}
+
+/// What a child reports of one run: its own usage around it.
+struct Report {
+    user: Duration,
+    system: Duration,
+    faults: u64,
+}
+
+/// A child process that runs one 1-worker graph over its own copy of the quotes each time it
+/// is told to.
+struct GraphChild {
+    process: Child,
+    to: ChildStdin,
+    from: BufReader<ChildStdout>,
+}
+
+impl GraphChild {
+    fn spawn() -> GraphChild {
+        let exe = std::env::current_exe().expect("the bench's own executable");
+        let mut process = Command::new(exe)
+            .arg(CHILD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting a graph child");
+        let to = process.stdin.take().expect("the child's stdin");
+        let from = BufReader::new(process.stdout.take().expect("the child's stdout"));
+        GraphChild { process, to, from }
+    }
+
+    /// Waits until the child has its copy ready.
+    fn ready(&mut self) {
+        assert_eq!(
+            self.line(),
+            "ready",
+            "a graph child's word once its copy is made"
+        );
+    }
+
+    /// Has the child run the graph.
+    fn go(&mut self) {
+        writeln!(self.to, "go").expect("telling a graph child to run");
+        self.to.flush().expect("telling a graph child to run");
+    }
+
+    /// Waits for the child's report of its run, sent once it is done.
+    fn done(&mut self) -> Report {
+        let line = self.line();
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .map(|f| f.parse().expect("a graph child's report"))
+            .collect();
+        let [user, system, faults] = fields[..] else {
+            panic!("a graph child reported {line:?}");
+        };
+        Report {
+            user: Duration::from_micros(user),
+            system: Duration::from_micros(system),
+            faults,
+        }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.from
+            .read_line(&mut line)
+            .expect("reading a graph child");
+        line.trim().to_owned()
+    }
+}
+
+impl Drop for GraphChild {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The child's side: a copy made, `ready`; then on each `go` one run, its usage reported at
+/// once, the next copy made, and `ready` again: the parent times the runs alone, and waits for
+/// the copies before it runs another shape.
+fn child() {
+    let input = graph::input();
+    let mut copy = input.clone();
+    println!("ready");
+    for line in std::io::stdin().lock().lines() {
+        if line.map_or(true, |l| l != "go") {
+            return;
+        }
+        let before = Usage::now();
+        std::hint::black_box(graph::run(copy, 1));
+        let after = Usage::now();
+        println!(
+            "{} {} {}",
+            (after.user - before.user).as_micros(),
+            (after.system - before.system).as_micros(),
+            after.faults - before.faults
+        );
+        copy = input.clone();
+        println!("ready");
     }
 }
 
@@ -116,6 +250,13 @@ impl Totals {
         self.faults += after.faults - before.faults;
     }
 
+    /// A child's run: its wall time is the parent's, which waits for both.
+    fn add_child(&mut self, report: &Report) {
+        self.user += report.user;
+        self.system += report.system;
+        self.faults += report.faults;
+    }
+
     fn ticks_per_second(&self, millions: f64) -> f64 {
         millions * 1e6 / self.wall.as_secs_f64()
     }
@@ -124,14 +265,16 @@ impl Totals {
 /// The shapes take turns, run by run, so that a machine whose speed drifts (a shared host)
 /// slows each alike and their ratios measure the graph, not the drift.
 fn main() {
+    if std::env::args().any(|a| a == CHILD) {
+        return child();
+    }
     let input = graph::input();
-    let mut totals: [Totals; 3] = Default::default();
+    let mut children = [GraphChild::spawn(), GraphChild::spawn()];
+    children.iter_mut().for_each(GraphChild::ready);
+    let mut totals: [Totals; 4] = Default::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
-            let copies = vec![input.clone(); shape.inputs()];
-            let before = Usage::now();
-            shape.run(copies);
-            totals.add(&before, &Usage::now());
+            shape.turn(&input, &mut children, totals);
         }
     }
     println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
@@ -154,7 +297,8 @@ fn main() {
         .collect();
     println!("two workers against one: {:.2} x", rates[1] / rates[0]);
     println!(
-        "two 1-worker graphs apart against one (the machine's bound): {:.2} x",
-        rates[2] / rates[0]
+        "two 1-worker graphs apart against one: threads {:.2} x, processes {:.2} x",
+        rates[2] / rates[0],
+        rates[3] / rates[0]
     );
 }
