@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tickflow::sink::session::Session;
 use tickflow::sink::tables::{TickValues, WindowValues, TICKS, WINDOWS};
 use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store::{self, StoreError};
 use tickflow_dataflows::memory::{run, MemorySource};
 use tickflow_dataflows::{LatePolicy, MetricsConfig, Tables, TickRow, WindowRow};
 use tokio::runtime::Runtime;
-use tokio_postgres::Client;
 
 #[path = "support/quotes.rs"]
 mod quotes;
@@ -53,7 +53,7 @@ fn tables() -> Tables {
 
 /// Connects into a fresh `SCHEMA` with the migrations applied; `None` (and one line saying
 /// why) when there is no database to bench against.
-async fn setup(url: &str) -> Option<Client> {
+async fn setup(url: &str) -> Option<Session> {
     let connect = tokio::time::timeout(Duration::from_secs(5), store::connect(url, SCHEMA));
     let mut client = match connect.await {
         Ok(Ok(client)) => client,
@@ -80,11 +80,11 @@ async fn setup(url: &str) -> Option<Client> {
         .expect("migrate the bench schema");
     TICKS.create_stage(&client).await.expect("stage ticks");
     WINDOWS.create_stage(&client).await.expect("stage windows");
-    Some(client)
+    Some(Session::new(client))
 }
 
 /// One commit of tick rows, copied straight into `ticks` as the writer does.
-async fn write_ticks(client: &Client, rows: &[&TickRow]) -> Result<(), StoreError> {
+async fn write_ticks(client: &Session, rows: &[&TickRow]) -> Result<(), StoreError> {
     let values = || rows.iter().map(|r| TickValues::new(TOPIC, r));
     let mut copy = TickCopy::begin(client).await?;
     copy.write(values()).await?;
@@ -94,20 +94,20 @@ async fn write_ticks(client: &Client, rows: &[&TickRow]) -> Result<(), StoreErro
 }
 
 /// One commit of window rows, stamped now as the writer does.
-async fn write_windows(client: &mut Client, rows: &[&WindowRow]) -> Result<(), StoreError> {
+async fn write_windows(client: &Session, rows: &[&WindowRow]) -> Result<(), StoreError> {
     let now = Utc::now();
-    let tx = client.transaction().await?;
+    client.batch_execute("BEGIN").await?;
     WINDOWS
-        .write(tx.client(), rows.iter().map(|r| WindowValues::new(r, &now)))
+        .write(client, rows.iter().map(|r| WindowValues::new(r, &now)))
         .await?;
-    tx.commit().await?;
+    client.batch_execute("COMMIT").await?;
     Ok(())
 }
 
 fn bench(c: &mut Criterion) {
     let url = std::env::var("TICKFLOW_BENCH_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned());
     let runtime = Runtime::new().expect("a tokio runtime");
-    let Some(mut client) = runtime.block_on(setup(&url)) else {
+    let Some(client) = runtime.block_on(setup(&url)) else {
         return;
     };
     let tables = tables();
@@ -137,13 +137,13 @@ fn bench(c: &mut Criterion) {
     });
     // Windows are updated in place as ticks arrive: store them once, then every write upserts.
     runtime
-        .block_on(write_windows(&mut client, &windows))
+        .block_on(write_windows(&client, &windows))
         .expect("store the window rows");
     group.throughput(Throughput::Elements(windows.len() as u64));
     group.bench_function("window_upserts", |b| {
         b.iter(|| {
             runtime
-                .block_on(write_windows(&mut client, &windows))
+                .block_on(write_windows(&client, &windows))
                 .expect("upsert window rows")
         })
     });

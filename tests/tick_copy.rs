@@ -5,12 +5,12 @@
 mod support;
 
 use support::{postgres_url, Schema};
+use tickflow::sink::session::Session;
 use tickflow::sink::tables::{TickValues, TICKS};
 use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store;
 use tickflow_dataflows::memory::{run, MemorySource};
 use tickflow_dataflows::{LatePolicy, MetricsConfig, TickRow};
-use tokio_postgres::Client;
 
 #[path = "../benches/support/quotes.rs"]
 mod quotes;
@@ -18,7 +18,7 @@ mod quotes;
 const SCHEMA: &str = "tick_copy";
 
 /// Copies `rows` in one transaction, as the writer does, and commits.
-async fn commit(client: &Client, rows: &[&TickRow]) {
+async fn commit(client: &Session, rows: &[&TickRow]) {
     let values = || rows.iter().map(|r| TickValues::new("quotes", r));
     let mut copy = TickCopy::begin(client).await.expect("begin the copy");
     copy.write(values()).await.expect("copy tick rows");
@@ -36,7 +36,7 @@ fn copied_ticks_commit_and_stored_keys_take_the_upsert() {
             .expect("connect");
         store::migrate(&mut client, SCHEMA).await.expect("migrate");
         TICKS.create_stage(&client).await.expect("stage ticks");
-        client
+        Session::new(client)
     });
     let source = MemorySource {
         lateness: 1_000_000,

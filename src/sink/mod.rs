@@ -6,6 +6,7 @@
 //! | `writer.rs` | the one task that owns the connection and commits a transaction per interval |
 //! | `tables.rs` | how each table is written: binary `COPY` into a staging table, then one upsert |
 //! | `tick_copy.rs` | `ticks` rows copied straight into the table, ahead of their commit |
+//! | `session.rs` | the writer's connection, with the statements it has prepared on it |
 //! | `history.rs` | the byte layout of a rolling-history segment |
 //!
 //! Invariant: each transaction commits a cut (`tickflow_dataflows::cut`): the rows of exactly
@@ -14,6 +15,7 @@
 
 pub mod history;
 pub mod operator;
+pub mod session;
 pub mod tables;
 pub mod tick_copy;
 pub mod writer;

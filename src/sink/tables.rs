@@ -11,6 +11,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 
+use super::session::Session;
 use super::DeadLetter;
 use crate::store::{timestamp, StoreError};
 
@@ -214,7 +215,7 @@ impl Table {
     /// and dropped after, so a commit holds no second copy of its batch.
     pub async fn write<R: Columns>(
         &self,
-        client: &Client,
+        client: &Session,
         rows: impl Iterator<Item = R> + Clone,
     ) -> Result<(), StoreError> {
         if rows.clone().next().is_none() {
@@ -230,7 +231,7 @@ impl Table {
     /// Binary `COPY` of `rows` into the stage.
     async fn stage_rows<R: Columns>(
         &self,
-        client: &Client,
+        client: &Session,
         rows: impl Iterator<Item = R>,
     ) -> Result<u64, StoreError> {
         let writer = self.copy_in(client, &self.stage()).await?;
@@ -244,12 +245,12 @@ impl Table {
     /// Starts a binary `COPY` of this table's columns into `target`: the table or its stage.
     pub async fn copy_in(
         &self,
-        client: &Client,
+        client: &Session,
         target: &str,
     ) -> Result<BinaryCopyInWriter, StoreError> {
         let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
         let sql = format!("COPY {target} ({}) FROM STDIN BINARY", columns.join(", "));
-        let sink = client.copy_in(&sql).await?;
+        let sink = client.copy_in(&client.prepared(&sql).await?).await?;
         let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
         Ok(BinaryCopyInWriter::new(sink, &types))
     }
@@ -263,7 +264,7 @@ impl Table {
     /// key, or merging with `merge` assignments.
     async fn upsert(
         &self,
-        client: &Client,
+        client: &Session,
         filter: &str,
         merge: Option<&str>,
     ) -> Result<u64, StoreError> {
@@ -284,7 +285,7 @@ impl Table {
             stage = self.stage(),
             key = self.key.join(", "),
         );
-        Ok(client.execute(&sql, &[]).await?)
+        Ok(client.execute(&client.prepared(&sql).await?, &[]).await?)
     }
 }
 

@@ -10,12 +10,11 @@
 
 use std::pin::Pin;
 
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::Client;
-
+use super::session::Session;
 use super::tables::{Columns, TickValues, TICKS};
 use crate::store::StoreError;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
 
 /// A `COPY` into `ticks` in progress on a connection, inside a transaction it began.
 pub struct TickCopy {
@@ -25,7 +24,7 @@ pub struct TickCopy {
 impl TickCopy {
     /// Begins a transaction on `client` and starts the copy in a savepoint. Until the copy is
     /// closed (or dropped, which aborts it), the connection serves nothing else.
-    pub async fn begin(client: &Client) -> Result<TickCopy, StoreError> {
+    pub async fn begin(client: &Session) -> Result<TickCopy, StoreError> {
         client.batch_execute("BEGIN; SAVEPOINT tick_copy").await?;
         let writer = TICKS.copy_in(client, TICKS.name()).await?;
         Ok(TickCopy {
@@ -48,7 +47,7 @@ impl TickCopy {
     /// the copy stays and `all` (every tick row of the transaction) is upserted instead.
     pub async fn close<'a>(
         mut self,
-        client: &Client,
+        client: &Session,
         all: impl Iterator<Item = TickValues<'a>> + Clone,
     ) -> Result<(), StoreError> {
         match self.writer.as_mut().finish().await {

@@ -37,6 +37,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
 use super::history;
+use super::session::Session;
 use super::tables::{
     DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS, POSITIONS,
     TICKS, WINDOWS,
@@ -158,7 +159,7 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The connection, while no commit has it. A commit owns it and hands it back, so the next
     // batch is received and folded while PostgreSQL stores the last one.
-    let mut idle = Some(client);
+    let mut idle = Some(Session::new(client));
     // The next transaction, open on the idle connection while tick rows are copied into it.
     let mut copy: Option<TickCopy> = None;
     let mut committing = pin!(Fuse::terminated());
@@ -259,7 +260,7 @@ fn fold_ready(pending: &mut Pending, cut: Micros) {
 /// A failure only ends the copy: its transaction is rolled back and the commit writes every
 /// row itself, with the retries a commit has.
 async fn copy_ahead(
-    client: &Client,
+    client: &Session,
     config: &WriterConfig,
     pending: &mut Pending,
     copy: &mut Option<TickCopy>,
@@ -372,11 +373,11 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
 /// with the batch, whatever the outcome. `copy` is the batch's transaction with all its ticks
 /// copied; a retry begins anew and copies them itself.
 async fn commit_retrying(
-    mut client: Client,
+    mut client: Session,
     config: &WriterConfig,
     batch: Batch,
     mut copy: Option<TickCopy>,
-) -> (Client, Batch, Result<(), StoreError>) {
+) -> (Session, Batch, Result<(), StoreError>) {
     let started = Instant::now();
     let mut delay = RETRY_FIRST;
     let mut attempt = 0u32;
@@ -405,7 +406,7 @@ async fn commit_retrying(
             Ok::<_, StoreError>(fresh)
         };
         match reconnected.await {
-            Ok(fresh) => client = fresh,
+            Ok(fresh) => client = Session::new(fresh),
             Err(error) if error.is_transient() => {}
             Err(error) => return (client, batch, Err(error)),
         }
@@ -490,7 +491,7 @@ async fn create_stages(client: &Client) -> Result<(), StoreError> {
 /// Writes one batch in one transaction: the one `copy` began, which holds the batch's ticks,
 /// or a new one.
 async fn write(
-    client: &Client,
+    client: &Session,
     config: &WriterConfig,
     batch: &Batch,
     copy: Option<TickCopy>,
@@ -558,10 +559,16 @@ const EXPIRE_HISTORY: &str = "
         ) AS expired
     ))";
 
+/// The pipeline's frontier, in the one row of `pipeline_state`.
+const STORE_FRONTIER: &str = "
+    INSERT INTO pipeline_state (pipeline, frontier, updated_at) VALUES ($1, $2, $3)
+    ON CONFLICT (singleton) DO UPDATE
+    SET pipeline = EXCLUDED.pipeline, frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at";
+
 /// The resumable part of a cut: positions, rolling-history segments (and the expiry of those
 /// no longer kept) and the pipeline's frontier.
 async fn write_state(
-    client: &Client,
+    client: &Session,
     config: &WriterConfig,
     batch: &Batch,
     frontier: Micros,
@@ -611,16 +618,12 @@ async fn write_state(
         .map(|(pair, h)| (pair.as_str(), timestamp(h.keep_after)))
         .unzip();
     if !pairs.is_empty() {
-        client
-            .execute(EXPIRE_HISTORY, &[&pairs, &keep_after])
-            .await?;
+        let expire = client.prepared(EXPIRE_HISTORY).await?;
+        client.execute(&expire, &[&pairs, &keep_after]).await?;
     }
-    client.execute(
-        "INSERT INTO pipeline_state (pipeline, frontier, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (singleton) DO UPDATE
-         SET pipeline = EXCLUDED.pipeline, frontier = EXCLUDED.frontier, updated_at = EXCLUDED.updated_at",
-        &[&config.pipeline, &stored_at, now],
-    )
-    .await?;
+    let store_frontier = client.prepared(STORE_FRONTIER).await?;
+    client
+        .execute(&store_frontier, &[&config.pipeline, &stored_at, now])
+        .await?;
     Ok(())
 }
