@@ -10,11 +10,12 @@
 
 use std::pin::Pin;
 
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
+
 use super::session::Session;
 use super::tables::{Columns, TickValues, TICKS};
 use crate::store::StoreError;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::error::SqlState;
 
 /// A `COPY` into `ticks` in progress on a connection, inside a transaction it began.
 pub struct TickCopy {
