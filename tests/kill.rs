@@ -2,8 +2,8 @@
 //!
 //! One topic, two pipelines. While the simulator produces into the topic, a live `run` is killed
 //! with SIGKILL at random moments (seeded), three to [`MAX_KILLS`] times, each after it has
-//! committed something of its own, and restarted `--from committed`, alternating `--workers 1` and `2`; it commits every 20 ms,
-//! so kills land inside commits too. A last run finishes the topic. The reference is one
+//! committed something of its own, and restarted `--from committed`, alternating `--workers 1`
+//! and `2`; it commits every 20 ms, so kills land inside commits too. A last run finishes the topic. The reference is one
 //! uninterrupted `replay` of the whole topic. Every table must equal the reference row for row
 //! (except wall-clock columns): no tick missing or doubled, the same extremes, `sma`,
 //! `rolling_avg`, windows and dead letters. Then the same pipeline run again `--from earliest`
@@ -38,8 +38,8 @@ const METRICS: &[&str] = &[
     "20ms",
 ];
 
-/// Kills at most, while the simulator produces: each takes about a second, so a broker that
-/// produces slowly stretches the production, not the number of restarts.
+/// The most kills while the simulator produces. Each takes about a second, so a broker that
+/// takes the messages slowly makes the production longer, not the restarts more.
 const MAX_KILLS: usize = 12;
 
 /// The writer's `first commit … since_start_ms=N` log line, colours stripped.
