@@ -9,9 +9,11 @@
 //! graphs are done, as a graph on two workers ends when both are; the threads still share the
 //! process (its allocator and address space), the processes only the machine. So their rates
 //! against one worker's say how much of two workers' shortfall from 2 × is the machine's, how
-//! much the process's, and how much the graph's own. The allocator's settings come from the
-//! environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page
-//! faults"), so one build compares them.
+//! much the process's, and how much the graph's own. Each line also says how busy the shape
+//! kept its cores, and for the graphs apart how long the one done first waited for the other:
+//! the part of the shortfall that is waiting rather than slower work. The allocator's settings
+//! come from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory
+//! against page faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
@@ -53,6 +55,14 @@ const SHAPES: [Shape; 4] = [
 const CHILD: &str = "--graph-child";
 
 impl Shape {
+    /// Cores one turn keeps busy when nothing waits.
+    fn cores(self) -> usize {
+        match self {
+            Shape::Workers(workers) => workers,
+            Shape::Apart | Shape::Processes => 2,
+        }
+    }
+
     /// Copies of the quotes one turn reads.
     fn inputs(self) -> usize {
         match self {
@@ -75,11 +85,25 @@ impl Shape {
                     std::hint::black_box(graph::run(copy, workers));
                 }
             }
-            Shape::Apart => std::thread::scope(|scope| {
-                for copy in copies {
-                    scope.spawn(|| std::hint::black_box(graph::run(copy, 1)));
-                }
-            }),
+            Shape::Apart => {
+                let start = before.wall;
+                let finished: Vec<Duration> = std::thread::scope(|scope| {
+                    let graphs: Vec<_> = copies
+                        .into_iter()
+                        .map(|copy| {
+                            scope.spawn(move || {
+                                std::hint::black_box(graph::run(copy, 1));
+                                start.elapsed()
+                            })
+                        })
+                        .collect();
+                    graphs
+                        .into_iter()
+                        .map(|graph| graph.join().expect("a graph apart"))
+                        .collect()
+                });
+                totals.apart(&finished);
+            }
             Shape::Processes => {
                 children.iter_mut().for_each(GraphChild::go);
                 let reports: Vec<Report> = children.iter_mut().map(GraphChild::done).collect();
@@ -87,6 +111,8 @@ impl Shape {
                 children.iter_mut().for_each(GraphChild::ready);
                 totals.wall += wall;
                 reports.iter().for_each(|report| totals.add_child(report));
+                let finished: Vec<Duration> = reports.iter().map(|report| report.wall).collect();
+                totals.apart(&finished);
                 return;
             }
         }
@@ -105,6 +131,7 @@ impl Shape {
 
 /// What a child reports of one run: its own usage around it.
 struct Report {
+    wall: Duration,
     user: Duration,
     system: Duration,
     faults: u64,
@@ -154,10 +181,11 @@ impl GraphChild {
             .split_whitespace()
             .map(|f| f.parse().expect("a graph child's report"))
             .collect();
-        let [user, system, faults] = fields[..] else {
+        let [wall, user, system, faults] = fields[..] else {
             panic!("a graph child reported {line:?}");
         };
         Report {
+            wall: Duration::from_micros(wall),
             user: Duration::from_micros(user),
             system: Duration::from_micros(system),
             faults,
@@ -195,7 +223,8 @@ fn child() {
         std::hint::black_box(graph::run(copy, 1));
         let after = Usage::now();
         println!(
-            "{} {} {}",
+            "{} {} {} {}",
+            (after.wall - before.wall).as_micros(),
             (after.user - before.user).as_micros(),
             (after.system - before.system).as_micros(),
             after.faults - before.faults
@@ -240,6 +269,10 @@ struct Totals {
     user: Duration,
     system: Duration,
     faults: u64,
+    /// For two graphs apart, each run's idle share: how long the graph done first waited for
+    /// the other, against the run. Identical work on two cores finishing apart is the cores'
+    /// speeds differing, which a graph on two workers, split as evenly, meets as well.
+    waits: Vec<f64>,
 }
 
 impl Totals {
@@ -257,8 +290,30 @@ impl Totals {
         self.faults += report.faults;
     }
 
+    /// A run of two graphs apart, each `finished` this long after the run began.
+    fn apart(&mut self, finished: &[Duration]) {
+        let first = finished.iter().min().copied().unwrap_or_default();
+        let last = finished.iter().max().copied().unwrap_or_default();
+        if !last.is_zero() {
+            self.waits
+                .push((last - first).as_secs_f64() / last.as_secs_f64());
+        }
+    }
+
     fn ticks_per_second(&self, millions: f64) -> f64 {
         millions * 1e6 / self.wall.as_secs_f64()
+    }
+
+    /// Of the cores the shape runs on, the share it kept busy: CPU time against wall time.
+    fn busy(&self, cores: usize) -> f64 {
+        (self.user + self.system).as_secs_f64() / (self.wall.as_secs_f64() * cores as f64)
+    }
+
+    /// The median of [`Totals::waits`], in percent.
+    fn median_wait(&self) -> f64 {
+        let mut waits = self.waits.clone();
+        waits.sort_by(f64::total_cmp);
+        waits.get(waits.len() / 2).map_or(0.0, |w| w * 100.0)
     }
 }
 
@@ -277,8 +332,8 @@ fn main() {
             shape.turn(&input, &mut children, totals);
         }
     }
-    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks | cores busy |");
+    println!("|---:|---:|---:|---:|---:|---:|");
     let rates: Vec<f64> = SHAPES
         .iter()
         .zip(&totals)
@@ -286,11 +341,12 @@ fn main() {
             let millions = (RUNS * graph::MESSAGES * shape.inputs()) as f64 / 1e6;
             let rate = totals.ticks_per_second(millions);
             println!(
-                "| {} | {rate:.0} | {:.0} | {:.3} | {:.3} |",
+                "| {} | {rate:.0} | {:.0} | {:.3} | {:.3} | {:.0} % |",
                 shape.label(),
                 totals.faults as f64 / millions,
                 totals.user.as_secs_f64() / millions,
                 totals.system.as_secs_f64() / millions,
+                totals.busy(shape.cores()) * 100.0,
             );
             rate
         })
@@ -300,5 +356,10 @@ fn main() {
         "two 1-worker graphs apart against one: threads {:.2} x, processes {:.2} x",
         rates[2] / rates[0],
         rates[3] / rates[0]
+    );
+    println!(
+        "the graph apart done first waited for the other (median of runs): threads {:.1} %, processes {:.1} %",
+        totals[2].median_wait(),
+        totals[3].median_wait()
     );
 }
