@@ -290,13 +290,12 @@ impl Totals {
         self.faults += report.faults;
     }
 
-    /// A run of two graphs apart, each `finished` this long after the run began.
+    /// A run of two graphs apart, each done `finished` after it began: a thread's from the
+    /// turn's start, a child's from its own.
     fn apart(&mut self, finished: &[Duration]) {
-        let first = finished.iter().min().copied().unwrap_or_default();
-        let last = finished.iter().max().copied().unwrap_or_default();
-        if !last.is_zero() {
+        if let (Some(first), Some(last)) = (finished.iter().min(), finished.iter().max()) {
             self.waits
-                .push((last - first).as_secs_f64() / last.as_secs_f64());
+                .push((*last - *first).as_secs_f64() / last.as_secs_f64());
         }
     }
 
