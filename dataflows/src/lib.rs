@@ -8,6 +8,7 @@
 //! | [`clock`] | per-partition watermarks → the source frontier | a partition not read to its end never stops holding it |
 //! | [`cut`] | where results, positions and state can be stored together | a cut's updates are those of the ticks due before it |
 //! | [`resume`] | the operator state a cut stored | a resumed run continues exactly as the original |
+//! | [`route`] | which worker owns a pair; ticks batched by it | a batch of one owner crosses the exchange whole |
 //! | [`operators`] | the timely operators | per-pair work at release time, in processing order |
 //! | [`pair_state`] | the per-tick fold of one pair | metrics depend on processing order only |
 //! | [`window`] | a tumbling window's aggregate | merge is associative in processing order |
@@ -28,6 +29,7 @@ pub mod output;
 pub mod pair_state;
 pub mod quote;
 pub mod resume;
+pub mod route;
 pub mod tables;
 pub mod window;
 
@@ -41,5 +43,6 @@ pub use output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
 pub use pair_state::{Extremes, PairState, TickMetrics};
 pub use quote::{Micros, Origin, Quote, Tick};
 pub use resume::Resume;
+pub use route::{by_pair, pair_owner, ByOwner};
 pub use tables::Tables;
 pub use window::WindowAgg;

@@ -1,8 +1,9 @@
 //! The whole graph on in-memory messages, on `workers` threads.
 //!
 //! This is the Kafka source without Kafka: each worker owns the partitions [`owner`] gives it,
-//! reads them round-robin `batch` messages at a time, admits each message, and advances its
-//! input to the frontier its [`Clocks`] allow. Partitions are finite, so each is finished when
+//! reads them round-robin `batch` messages at a time, admits each message, batches the ticks by
+//! the worker that owns their pair ([`ByOwner`]), and advances its input to the frontier its
+//! [`Clocks`] allow. Partitions are finite, so each is finished when
 //! read to its end, exactly like a bounded run. Tests compare its tables across worker counts
 //! and against a naive reference; benches measure it.
 
@@ -23,6 +24,7 @@ use crate::decode::Rejection;
 use crate::operators::QuoteMetrics;
 use crate::output::Update;
 use crate::quote::{Micros, Origin, Tick};
+use crate::route::ByOwner;
 use crate::tables::Tables;
 
 /// How the in-memory source reads.
@@ -131,6 +133,7 @@ where
             now,
         );
         let mut dead = Vec::new();
+        let mut batches = ByOwner::new(peers);
         let mut cursors = vec![0usize; partitions.len()];
         loop {
             for ((key, list), cursor) in partitions.iter().zip(cursors.iter_mut()) {
@@ -139,7 +142,11 @@ where
                     let (origin, value) = &messages[i];
                     let time = *input.time();
                     match admit(value, *origin, time, source.late, None, &mut clocks, now) {
-                        Admission::Tick(tick) => input.send(tick),
+                        Admission::Tick(tick) => {
+                            if let Some(full) = batches.push(tick) {
+                                input.send_batch(full);
+                            }
+                        }
                         Admission::Dead(rejection) => dead.push((*origin, rejection)),
                         Admission::Covered => {}
                     }
@@ -149,6 +156,7 @@ where
                     clocks.finish(*key);
                 }
             }
+            batches.pending().for_each(|batch| input.send_batch(batch));
             match clocks.frontier(now, None) {
                 Some(frontier) if frontier > *input.time() => input.advance_to(frontier),
                 Some(_) => {}

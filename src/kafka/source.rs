@@ -31,8 +31,8 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tickflow_dataflows::{
-    admit, cell, owner, Admission, Clocks, LatePolicy, Ledger, Micros, Origin, PartitionCut, Tick,
-    CUT_GRID,
+    admit, cell, owner, Admission, ByOwner, Clocks, LatePolicy, Ledger, Micros, Origin,
+    PartitionCut, Tick, CUT_GRID,
 };
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
@@ -215,7 +215,8 @@ struct Activation<'a> {
     frontier: Micros,
     late: LatePolicy,
     now: Instant,
-    batch: &'a mut Vec<Tick>,
+    /// Sent once the activation has read: a batch is not sent full mid-way.
+    batches: &'a mut ByOwner,
     report: SourceReport,
     accepted: u64,
 }
@@ -258,7 +259,7 @@ impl Activation<'_> {
         ) {
             Admission::Tick(tick) => {
                 cursor.ledger.read(offset, Some(tick.due));
-                self.batch.push(tick);
+                self.batches.push(tick);
             }
             Admission::Dead(rejection) => {
                 cursor.ledger.read(offset, None);
@@ -323,7 +324,7 @@ pub fn kafka_source<'scope>(
     Ok(source(scope, "KafkaSource", move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut capability = Some(capability);
-        let mut batch: Vec<Tick> = Vec::new();
+        let mut batches = ByOwner::new(peers);
         move |output| {
             let Some(cap) = capability.as_mut() else {
                 return;
@@ -344,7 +345,7 @@ pub fn kafka_source<'scope>(
                 frontier,
                 late,
                 now,
-                batch: &mut batch,
+                batches: &mut batches,
                 report: SourceReport::default(),
                 accepted: 0,
             };
@@ -392,10 +393,7 @@ pub fn kafka_source<'scope>(
                 r.check_ends(&mut clocks, now, idle_timeout);
             }
             read.fetch_add(accepted, Ordering::Relaxed);
-            if !batch.is_empty() {
-                output.session(&*cap).give_container(&mut batch);
-                batch.clear();
-            }
+            output.session(&*cap).give_containers(batches.pending());
 
             if let Some(w) = clocks.max_watermark() {
                 process_max.fetch_max(w, Ordering::Relaxed);

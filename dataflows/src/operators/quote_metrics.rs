@@ -1,6 +1,6 @@
 //! `quote_metrics`: ticks in, table upserts out.
 //!
-//! Ticks are exchanged by pair, so one worker owns each pair and its state. They are stashed
+//! Ticks are exchanged by pair ([`crate::route`]), so one worker owns each pair and its state. They are stashed
 //! until the input frontier passes their processing time (`Tick::due`), then released in
 //! SPEC's processing order — (due, event time, topic, partition, offset) within each pair — and
 //! folded through [`PairState`] and the open windows. Arrival order never matters, which is what
@@ -45,7 +45,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use foldhash::fast::RandomState;
-use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 
@@ -54,6 +53,7 @@ use crate::cut::{cell, CUT_GRID};
 use crate::output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
 use crate::pair_state::PairState;
 use crate::quote::{Micros, Tick};
+use crate::route::{by_pair, pair_owner};
 use crate::window::{window_start, WindowAgg};
 
 /// Computes every metric of SPEC from a stream of ticks.
@@ -65,9 +65,8 @@ pub trait QuoteMetrics<'scope> {
 impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
     fn quote_metrics(self, config: MetricsConfig) -> Stream<'scope, Micros, Vec<Update>> {
         let (index, peers) = (self.scope().index(), self.scope().peers());
-        let by_pair = Exchange::new(move |tick: &Tick| pair_owner(&tick.quote.pair, peers) as u64);
         let scope = self.scope();
-        self.unary_frontier(by_pair, "QuoteMetrics", move |capability, info| {
+        self.unary_frontier(by_pair(), "QuoteMetrics", move |capability, info| {
             let activator = scope.activator_for(info.address);
             let mut capability = Some(capability);
             let mut fold = Fold::new(config, index, peers);
@@ -95,15 +94,6 @@ impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
             }
         })
     }
-}
-
-/// The worker that owns a pair: FNV-1a of its name, so a pair lands on the same worker in every
-/// run and a resumed worker knows which stored pairs are its own.
-fn pair_owner(pair: &str, peers: usize) -> usize {
-    let hash = pair.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash % peers.max(1) as u64) as usize
 }
 
 /// Open windows by (end, width, pair), so those the frontier closes come first.

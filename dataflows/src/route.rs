@@ -1,0 +1,232 @@
+//! Routing ticks to the worker that owns their pair.
+//!
+//! Each pair's state lives on one worker, [`pair_owner`]. timely's exchange routes record by
+//! record: it moves every tick out of the container it came in and into a buffer for its
+//! worker, work a one-worker graph skips. A source already handles each tick once as it makes
+//! it, so it puts it in its owner's batch then ([`ByOwner`]), and the exchange ([`by_pair`])
+//! moves a container whose ticks all have one owner as it is. Containers that mix owners still
+//! work: they are routed record by record, as timely does. Two workers then run no more
+//! instructions than one (README "Figures of the sixteenth sitting").
+
+use timely::communication::Push;
+use timely::container::{buffer, CapacityContainerBuilder};
+use timely::dataflow::channels::pact::DistributorPact;
+use timely::dataflow::channels::pushers::exchange::{Distributor, DrainContainerDistributor};
+use timely::dataflow::channels::{Message, Stamp};
+
+use crate::quote::Tick;
+
+/// The worker that owns a pair: FNV-1a of its name, so a pair lands on the same worker in every
+/// run and a resumed worker knows which stored pairs are its own.
+pub fn pair_owner(pair: &str, peers: usize) -> usize {
+    let (hash, peers) = (pair_hash(pair), peers.max(1) as u64);
+    // Every tick asks twice on its way to its owner (see [`ByPair`]): for a power of two a mask
+    // gives the same worker as the remainder, without a division.
+    let owner = if peers.is_power_of_two() {
+        hash & (peers - 1)
+    } else {
+        hash % peers
+    };
+    owner as usize
+}
+
+fn pair_hash(pair: &str) -> u64 {
+    pair.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn tick_hash(tick: &Tick) -> u64 {
+    pair_hash(&tick.quote.pair)
+}
+
+/// The exchange of ticks by [`pair_owner`].
+pub type ByPairPact = DistributorPact<fn(usize) -> ByPair>;
+
+/// Ticks to the workers that own their pairs, a container at a time where it can.
+pub fn by_pair() -> ByPairPact {
+    DistributorPact(ByPair::new)
+}
+
+/// timely's record-by-record distributor, on [`pair_hash`].
+type ByRecord = DrainContainerDistributor<CapacityContainerBuilder<Vec<Tick>>, fn(&Tick) -> u64>;
+
+/// The distributor of [`by_pair`].
+pub struct ByPair {
+    /// For containers that mix owners.
+    records: ByRecord,
+}
+
+impl ByPair {
+    fn new(peers: usize) -> Self {
+        ByPair {
+            records: DrainContainerDistributor::new(tick_hash as fn(&Tick) -> u64, peers),
+        }
+    }
+}
+
+impl Distributor<Vec<Tick>> for ByPair {
+    fn partition<T: Clone, P: Push<Message<T, Vec<Tick>>>>(
+        &mut self,
+        container: &mut Vec<Tick>,
+        stamp: &Stamp<T>,
+        pushers: &mut [P],
+    ) {
+        let peers = pushers.len();
+        let first = container.first().map(|t| pair_owner(&t.quote.pair, peers));
+        let whole = first.filter(|&to| {
+            container
+                .iter()
+                .all(|t| pair_owner(&t.quote.pair, peers) == to)
+        });
+        match whole.and_then(|to| pushers.get_mut(to)) {
+            Some(pusher) => Message::push_at(container, stamp.clone(), pusher),
+            None => self.records.partition(container, stamp, pushers),
+        }
+    }
+
+    fn flush<T: Clone, P: Push<Message<T, Vec<Tick>>>>(
+        &mut self,
+        stamp: &Stamp<T>,
+        pushers: &mut [P],
+    ) {
+        self.records.flush(stamp, pushers);
+    }
+
+    fn relax(&mut self) {
+        self.records.relax();
+    }
+}
+
+/// A source's ticks, in a batch per owning worker, so each batch crosses [`by_pair`] whole.
+#[derive(Debug)]
+pub struct ByOwner {
+    peers: usize,
+    batches: Vec<Vec<Tick>>,
+}
+
+impl ByOwner {
+    /// Ticks a batch holds when [`ByOwner::push`] calls it full: the size of timely's own
+    /// containers.
+    pub const CAPACITY: usize = buffer::default_capacity::<Tick>();
+
+    /// Batches for a graph of `peers` workers.
+    pub fn new(peers: usize) -> Self {
+        ByOwner {
+            peers: peers.max(1),
+            batches: vec![Vec::new(); peers.max(1)],
+        }
+    }
+
+    /// Adds `tick` to its owner's batch, and returns that batch once it holds
+    /// [`ByOwner::CAPACITY`] ticks. Sending a batch takes its allocation, so an empty one gets
+    /// its capacity back here rather than growing to it.
+    pub fn push(&mut self, tick: Tick) -> Option<&mut Vec<Tick>> {
+        let batch = &mut self.batches[pair_owner(&tick.quote.pair, self.peers)];
+        if batch.capacity() == 0 {
+            batch.reserve(Self::CAPACITY);
+        }
+        batch.push(tick);
+        (batch.len() >= Self::CAPACITY).then_some(batch)
+    }
+
+    /// The batches holding ticks, full or not: what to send before the source's time moves.
+    pub fn pending(&mut self) -> impl Iterator<Item = &mut Vec<Tick>> {
+        self.batches.iter_mut().filter(|batch| !batch.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use crate::quote::Origin;
+
+    /// What reached each worker, message by message.
+    #[derive(Default)]
+    struct Worker(Vec<Vec<Tick>>);
+
+    impl Push<Message<u64, Vec<Tick>>> for Worker {
+        fn push(&mut self, message: &mut Option<Message<u64, Vec<Tick>>>) {
+            if let Some(message) = message.take() {
+                self.0.push(message.data);
+            }
+        }
+    }
+
+    fn tick(pair: &str, offset: i64) -> Tick {
+        let value = format!(r#"{{"pair":"{pair}","bid":"1","ask":"2","timestamp":0}}"#);
+        let origin = Origin {
+            topic: 0,
+            partition: 0,
+            offset,
+        };
+        let quote = decode(value.as_bytes()).expect("a valid quote");
+        Tick {
+            quote,
+            origin,
+            due: 0,
+        }
+    }
+
+    fn pairs(peers: usize) -> Vec<String> {
+        (0..peers * 8).map(|p| format!("P{p}-USD")).collect()
+    }
+
+    /// Runs `containers` through a [`ByPair`] of `peers` workers.
+    fn route(containers: Vec<Vec<Tick>>, peers: usize) -> Vec<Worker> {
+        let mut workers: Vec<Worker> = (0..peers).map(|_| Worker::default()).collect();
+        let mut distributor = ByPair::new(peers);
+        let stamp = Stamp::from_elem(0u64);
+        for mut container in containers {
+            distributor.partition(&mut container, &stamp, &mut workers);
+        }
+        distributor.flush(&stamp, &mut workers);
+        workers
+    }
+
+    #[test]
+    fn every_tick_reaches_its_owner_once() {
+        for peers in [2, 3] {
+            let ticks: Vec<Tick> = (0..1_000)
+                .map(|i| tick(&pairs(peers)[i % (peers * 8)], i as i64))
+                .collect();
+            let mut batches = ByOwner::new(peers);
+            let mut containers: Vec<Vec<Tick>> = ticks
+                .iter()
+                .filter_map(|t| batches.push(t.clone()).map(std::mem::take))
+                .collect();
+            containers.extend(batches.pending().map(std::mem::take));
+            let mixed = ticks.chunks(100).map(<[Tick]>::to_vec).collect();
+            for workers in [route(containers, peers), route(mixed, peers)] {
+                let mut offsets = Vec::new();
+                for (index, worker) in workers.iter().enumerate() {
+                    for t in worker.0.iter().flatten() {
+                        assert_eq!(pair_owner(&t.quote.pair, peers), index);
+                        offsets.push(t.origin.offset);
+                    }
+                }
+                offsets.sort_unstable();
+                assert_eq!(offsets, (0..1_000).collect::<Vec<i64>>());
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_of_one_owner_crosses_whole() {
+        let peers = 2;
+        let mut batches = ByOwner::new(peers);
+        let full = pairs(peers)
+            .iter()
+            .cycle()
+            .enumerate()
+            .find_map(|(i, pair)| batches.push(tick(pair, i as i64)).map(std::mem::take))
+            .expect("a batch fills");
+        assert_eq!(full.len(), ByOwner::CAPACITY);
+        let (buffer, owner) = (full.as_ptr(), pair_owner(&full[0].quote.pair, peers));
+        let workers = route(vec![full], peers);
+        assert_eq!(workers[owner].0.len(), 1);
+        assert_eq!(workers[owner].0[0].as_ptr(), buffer);
+        assert!(workers[1 - owner].0.is_empty());
+    }
+}
