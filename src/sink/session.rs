@@ -3,9 +3,9 @@
 //! A commit runs the same dozen statements every time. Sent as text, each is parsed and planned
 //! anew and takes a round trip to prepare before the one that runs it: on a live pass that was
 //! 1.9 ms of the 15 ms PostgreSQL spent on a commit's statements after its tick rows, and a
-//! dozen round trips (README "Figures of the fourteenth sitting"). Prepared once per
-//! connection, a statement runs in one round trip. A new connection (after an outage) starts
-//! with none.
+//! dozen round trips (benches/HISTORY.md "Figures of the fourteenth sitting"). Prepared once
+//! per connection, a statement runs in one round trip. A new connection (after an outage)
+//! starts with none.
 
 use std::collections::HashMap;
 use std::ops::Deref;
