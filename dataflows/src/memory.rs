@@ -3,9 +3,9 @@
 //! This is the Kafka source without Kafka: each worker owns the partitions [`owner`] gives it,
 //! reads them round-robin `batch` messages at a time, admits each message, batches the ticks by
 //! the worker that owns their pair ([`ByOwner`]), and advances its input to the frontier its
-//! [`Clocks`] allow. Partitions are finite, so each is finished when
-//! read to its end, exactly like a bounded run. Tests compare its tables across worker counts
-//! and against a naive reference; benches measure it.
+//! [`Clocks`] allow. Partitions are finite, so each is finished when read to its end, exactly
+//! like a bounded run. Tests compare its tables across worker counts and against a naive
+//! reference; benches measure it.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,10 +1,10 @@
 //! `quote_metrics`: ticks in, table upserts out.
 //!
-//! Ticks are exchanged by pair ([`crate::route`]), so one worker owns each pair and its state. They are stashed
-//! until the input frontier passes their processing time (`Tick::due`), then released in
-//! SPEC's processing order — (due, event time, topic, partition, offset) within each pair — and
-//! folded through [`PairState`] and the open windows. Arrival order never matters, which is what
-//! makes the output independent of worker count and batching.
+//! Ticks are exchanged by pair ([`crate::route`]), so one worker owns each pair and its state.
+//! They are stashed until the input frontier passes their processing time (`Tick::due`), then
+//! released in SPEC's processing order — (due, event time, topic, partition, offset) within
+//! each pair — and folded through [`PairState`] and the open windows. Arrival order never
+//! matters, which is what makes the output independent of worker count and batching.
 //!
 //! A release is processed one grid cell ([`cell`]) at a time, and what each cell changes is
 //! emitted at the cell's time: its `ticks` rows, one `pair_metrics` row and one history row per
