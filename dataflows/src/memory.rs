@@ -143,8 +143,8 @@ where
                     let time = *input.time();
                     match admit(value, *origin, time, source.late, None, &mut clocks, now) {
                         Admission::Tick(tick) => {
-                            if let Some(full) = batches.push(tick) {
-                                input.send_batch(full);
+                            if let Some(owner) = batches.push(tick) {
+                                batches.send(owner, |batch| input.send_batch(batch));
                             }
                         }
                         Admission::Dead(rejection) => dead.push((*origin, rejection)),
@@ -156,7 +156,7 @@ where
                     clocks.finish(*key);
                 }
             }
-            batches.pending().for_each(|batch| input.send_batch(batch));
+            batches.send_all(|batch| input.send_batch(batch));
             match clocks.frontier(now, None) {
                 Some(frontier) if frontier > *input.time() => input.advance_to(frontier),
                 Some(_) => {}

@@ -118,21 +118,34 @@ impl ByOwner {
         }
     }
 
-    /// Adds `tick` to its owner's batch, and returns that batch once it holds
-    /// [`ByOwner::CAPACITY`] ticks. Sending a batch takes its allocation, so an empty one gets
-    /// its capacity back here rather than growing to it.
-    pub fn push(&mut self, tick: Tick) -> Option<&mut Vec<Tick>> {
-        let batch = &mut self.batches[pair_owner(&tick.quote.pair, self.peers)];
+    /// Adds `tick` to its owner's batch; returns the owner once that batch holds
+    /// [`ByOwner::CAPACITY`] ticks. A sent batch lost its allocation to the channel, so an empty
+    /// one gets its capacity back here rather than growing to it.
+    pub fn push(&mut self, tick: Tick) -> Option<usize> {
+        let owner = pair_owner(&tick.quote.pair, self.peers);
+        let batch = &mut self.batches[owner];
         if batch.capacity() == 0 {
             batch.reserve(Self::CAPACITY);
         }
         batch.push(tick);
-        (batch.len() >= Self::CAPACITY).then_some(batch)
+        (batch.len() >= Self::CAPACITY).then_some(owner)
     }
 
-    /// The batches holding ticks, full or not: what to send before the source's time moves.
-    pub fn pending(&mut self) -> impl Iterator<Item = &mut Vec<Tick>> {
-        self.batches.iter_mut().filter(|batch| !batch.is_empty())
+    /// Hands `owner`'s batch to `send`, then empties it: timely leaves a container it sent in no
+    /// particular state.
+    pub fn send(&mut self, owner: usize, send: impl FnOnce(&mut Vec<Tick>)) {
+        if let Some(batch) = self.batches.get_mut(owner).filter(|b| !b.is_empty()) {
+            send(batch);
+            batch.clear();
+        }
+    }
+
+    /// Hands every batch holding ticks to [`ByOwner::send`]'s `send`, full or not: what to do
+    /// before the source's time moves.
+    pub fn send_all(&mut self, mut send: impl FnMut(&mut Vec<Tick>)) {
+        for owner in 0..self.batches.len() {
+            self.send(owner, &mut send);
+        }
     }
 }
 
@@ -192,11 +205,14 @@ mod tests {
                 .map(|i| tick(&pairs(peers)[i % (peers * 8)], i as i64))
                 .collect();
             let mut batches = ByOwner::new(peers);
-            let mut containers: Vec<Vec<Tick>> = ticks
-                .iter()
-                .filter_map(|t| batches.push(t.clone()).map(std::mem::take))
-                .collect();
-            containers.extend(batches.pending().map(std::mem::take));
+            let mut containers: Vec<Vec<Tick>> = Vec::new();
+            let mut take = |batch: &mut Vec<Tick>| containers.push(std::mem::take(batch));
+            for t in &ticks {
+                if let Some(owner) = batches.push(t.clone()) {
+                    batches.send(owner, &mut take);
+                }
+            }
+            batches.send_all(&mut take);
             let mixed = ticks.chunks(100).map(<[Tick]>::to_vec).collect();
             for workers in [route(containers, peers), route(mixed, peers)] {
                 let mut offsets = Vec::new();
@@ -216,14 +232,16 @@ mod tests {
     fn a_batch_of_one_owner_crosses_whole() {
         let peers = 2;
         let mut batches = ByOwner::new(peers);
-        let full = pairs(peers)
+        let owner = pairs(peers)
             .iter()
             .cycle()
             .enumerate()
-            .find_map(|(i, pair)| batches.push(tick(pair, i as i64)).map(std::mem::take))
+            .find_map(|(i, pair)| batches.push(tick(pair, i as i64)))
             .expect("a batch fills");
+        let mut full = Vec::new();
+        batches.send(owner, |batch| full = std::mem::take(batch));
         assert_eq!(full.len(), ByOwner::CAPACITY);
-        let (buffer, owner) = (full.as_ptr(), pair_owner(&full[0].quote.pair, peers));
+        let buffer = full.as_ptr();
         let workers = route(vec![full], peers);
         assert_eq!(workers[owner].0.len(), 1);
         assert_eq!(workers[owner].0[0].as_ptr(), buffer);

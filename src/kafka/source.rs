@@ -393,7 +393,7 @@ pub fn kafka_source<'scope>(
                 r.check_ends(&mut clocks, now, idle_timeout);
             }
             read.fetch_add(accepted, Ordering::Relaxed);
-            output.session(&*cap).give_containers(batches.pending());
+            batches.send_all(|batch| output.session(&*cap).give_container(batch));
 
             if let Some(w) = clocks.max_watermark() {
                 process_max.fetch_max(w, Ordering::Relaxed);
