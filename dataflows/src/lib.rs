@@ -43,6 +43,6 @@ pub use output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
 pub use pair_state::{Extremes, PairState, TickMetrics};
 pub use quote::{Micros, Origin, Quote, Tick};
 pub use resume::Resume;
-pub use route::{by_pair, pair_owner, ByOwner};
+pub use route::ByOwner;
 pub use tables::Tables;
 pub use window::WindowAgg;

@@ -77,12 +77,8 @@ impl Distributor<Vec<Tick>> for ByPair {
         pushers: &mut [P],
     ) {
         let peers = pushers.len();
-        let first = container.first().map(|t| pair_owner(&t.quote.pair, peers));
-        let whole = first.filter(|&to| {
-            container
-                .iter()
-                .all(|t| pair_owner(&t.quote.pair, peers) == to)
-        });
+        let mut owners = container.iter().map(|t| pair_owner(&t.quote.pair, peers));
+        let whole = owners.next().filter(|&to| owners.all(|owner| owner == to));
         match whole.and_then(|to| pushers.get_mut(to)) {
             Some(pusher) => Message::push_at(container, stamp.clone(), pusher),
             None => self.records.partition(container, stamp, pushers),
