@@ -1,6 +1,6 @@
 //! The real PostgreSQL stopped for 30 s under a live run: nothing lost, memory bounded.
 //!
-//! While the simulator produces 4,000 messages/s, the test stops the PostgreSQL cluster itself
+//! While the simulator produces 2,000 messages/s, the test stops the PostgreSQL cluster itself
 //! (`pg_ctlcluster … stop`) for 30 s and starts it again. The run must log its retries (once
 //! per attempt, with backoff), stop consuming while it cannot write, so its resident memory
 //! stays flat however much piles up in the broker, and then carry on. After a bounded finish the
@@ -73,7 +73,9 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
     let schema = Schema::fresh("db_restart");
     let producer = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(["simulate", "--brokers", &broker.address, "--topic", "pgr"])
-        .args(["--count", "180000", "--rate", "4000", "--partitions", "4"])
+        // Half the rate it once had: at 4,000 one-record batches a second tansu fell behind
+        // when anything else loaded the two cores, and the simulator gave up on its deliveries.
+        .args(["--count", "90000", "--rate", "2000", "--partitions", "4"])
         .args(["--disorder", "50ms", "--invalid", "0.002", "--seed", "3"])
         // The finish reads from inside what was read: one record per batch for tansu 0.6.
         .args(["--batch-size", "1"])
@@ -107,6 +109,10 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
     });
     let cluster = Cluster::local();
     let before = rss_mib(run.id());
+    // Counted before the stop: nothing commits while the server is down, and once it is up the
+    // run stores its backlog within seconds, faster than a count after the start could be sure
+    // to come first.
+    let stored = ticks_stored(&schema);
     cluster.ctl("stop");
     let (stopped, mut peak) = (Instant::now(), before);
     while stopped.elapsed() < Duration::from_secs(30) {
@@ -118,8 +124,7 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
         std::thread::sleep(Duration::from_millis(200));
     }
     cluster.ctl("start");
-    let held = ticks_stored(&schema);
-    eprintln!("resident memory: {before} MiB before the outage, peak {peak} MiB during 30 s of it at 4,000 messages/s");
+    eprintln!("resident memory: {before} MiB before the outage, peak {peak} MiB during 30 s of it at 2,000 messages/s");
     assert!(
         peak <= before + 64,
         "memory grew from {before} to {peak} MiB: the input was not held"
@@ -127,9 +132,9 @@ fn postgres_stopped_for_30_seconds_loses_nothing_and_holds_the_input() {
 
     let produced = producer.wait_with_output().expect("simulator");
     let produced = support::last_json(&String::from_utf8_lossy(&produced.stdout));
-    assert_eq!(produced["acknowledged"], 180000, "{produced}");
+    assert_eq!(produced["acknowledged"], 90000, "{produced}");
     wait_for(Duration::from_secs(120), "the run catching up", || {
-        ticks_stored(&schema) > held + 50_000
+        ticks_stored(&schema) > stored + 50_000
     });
     let status = support::signal_and_wait(&mut run, "-TERM", Duration::from_secs(60));
     let stderr = std::fs::read_to_string(&log).unwrap_or_default();
