@@ -193,6 +193,28 @@ mod tests {
         }
     }
 
+    /// Past the integer path, deterministically (the properties below reach it only by
+    /// chance): a quotient too large for twelve places keeps its exact value at the largest
+    /// scale that holds it; a sum too large to scale is divided by `Decimal`, whose 28
+    /// significant digits here end at the twelfth place, so it rounds once, half away from zero.
+    #[test]
+    fn beyond_the_integer_path() {
+        let huge = dec("100000000000000000000");
+        assert_eq!(rounded_quotient(huge, 1), None);
+        assert_eq!(mean(huge, 1), huge);
+
+        let count = 10u64.pow(13);
+        let cases = [
+            // Exactly 7922816251426433.7593543950335 and -2640938750475477.9197847983445.
+            (Decimal::MAX, count, "7922816251426433.759354395034"),
+            (Decimal::MIN, 3 * count, "-2640938750475477.919784798345"),
+        ];
+        for (sum, count, expected) in cases {
+            assert_eq!(rounded_quotient(sum, count), None, "{sum} / {count}");
+            assert_eq!(mean(sum, count).to_string(), expected, "{sum} / {count}");
+        }
+    }
+
     /// `Decimal` division followed by rounding: the result the integer path must give wherever
     /// that division is exact to beyond the rounding digit.
     fn divided(sum: Decimal, count: u64) -> Decimal {
