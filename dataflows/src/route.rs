@@ -51,7 +51,9 @@ pub fn by_pair() -> ByPairPact {
     DistributorPact(ByPair::new)
 }
 
-/// timely's record-by-record distributor, on [`pair_hash`].
+/// timely's record-by-record distributor, on [`pair_hash`]. It maps a hash to a worker as
+/// [`pair_owner`] does (a mask for a power of two, else the remainder), so a tick reaches the
+/// same worker by either path; `every_tick_reaches_its_owner_once` checks both, on 2 and 3.
 type ByRecord = DrainContainerDistributor<CapacityContainerBuilder<Vec<Tick>>, fn(&Tick) -> u64>;
 
 /// The distributor of [`by_pair`]. Within a time, a whole container may overtake ticks routed
@@ -101,7 +103,7 @@ impl Distributor<Vec<Tick>> for ByPair {
 /// A source's ticks, in a batch per owning worker, so each batch crosses [`by_pair`] whole.
 #[derive(Debug)]
 pub struct ByOwner {
-    peers: usize,
+    /// One per worker.
     batches: Vec<Vec<Tick>>,
 }
 
@@ -113,7 +115,6 @@ impl ByOwner {
     /// Batches for a graph of `peers` workers.
     pub fn new(peers: usize) -> Self {
         ByOwner {
-            peers: peers.max(1),
             batches: vec![Vec::new(); peers.max(1)],
         }
     }
@@ -122,7 +123,7 @@ impl ByOwner {
     /// [`ByOwner::CAPACITY`] ticks. A sent batch lost its allocation to the channel, so an empty
     /// one gets its capacity back here rather than growing to it.
     pub fn push(&mut self, tick: Tick) -> Option<usize> {
-        let owner = pair_owner(&tick.quote.pair, self.peers);
+        let owner = pair_owner(&tick.quote.pair, self.batches.len());
         let batch = &mut self.batches[owner];
         if batch.capacity() == 0 {
             batch.reserve(Self::CAPACITY);
@@ -201,8 +202,9 @@ mod tests {
     #[test]
     fn every_tick_reaches_its_owner_once() {
         for peers in [2, 3] {
+            let pairs = pairs(peers);
             let ticks: Vec<Tick> = (0..1_000)
-                .map(|i| tick(&pairs(peers)[i % (peers * 8)], i as i64))
+                .map(|i| tick(&pairs[i % pairs.len()], i as i64))
                 .collect();
             let mut batches = ByOwner::new(peers);
             let mut containers: Vec<Vec<Tick>> = Vec::new();
