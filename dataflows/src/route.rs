@@ -6,7 +6,7 @@
 //! it, so it puts it in its owner's batch then ([`ByOwner`]), and the exchange ([`by_pair`])
 //! moves a container whose ticks all have one owner as it is. Containers that mix owners still
 //! work: they are routed record by record, as timely does. Of what two workers ran beyond one
-//! worker's instructions, this took away 38 % (README "Figures of the sixteenth sitting").
+//! worker's instructions, this took away 38 % (benches/HISTORY.md, sixteenth sitting).
 
 use timely::communication::Push;
 use timely::container::{buffer, CapacityContainerBuilder};
