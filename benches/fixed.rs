@@ -9,11 +9,14 @@
 //! graphs are done, as a graph on two workers ends when both are; the threads still share the
 //! process (its allocator and address space), the processes only the machine. So their rates
 //! against one worker's say how much of two workers' shortfall from 2 × is the machine's, how
-//! much the process's, and how much the graph's own. Each line also says how busy the shape
-//! kept its cores, and for the graphs apart how long the one done first waited for the other:
-//! the part of the shortfall that is waiting rather than slower work. The allocator's settings
-//! come from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory
-//! against page faults"), so one build compares them.
+//! much the process's, and how much the graph's own. After the runs, as many turns time a fixed
+//! amount of arithmetic that touches no memory on one thread and on two at once ([`Cores`]):
+//! what the cores themselves give two busy threads before memory or the allocator cost
+//! anything. Each line also says how busy the shape kept its cores, and for the graphs apart
+//! how long the one done first waited for the other: the part of the shortfall that is
+//! waiting rather than slower work. The allocator's settings come from the environment where
+//! it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"), so one build
+//! compares them.
 //!
 //! `cargo bench --bench fixed`
 
@@ -262,6 +265,53 @@ impl Usage {
     }
 }
 
+/// Rounds of [`arithmetic`]: about a tenth of a second on one of these machines' cores.
+const ARITHMETIC_ROUNDS: u64 = 40_000_000;
+
+/// Work that touches no memory: eight independent chains of multiplies and shifts (which the
+/// compiler may run as vector lanes), more than the core's latencies hide, so bound by its
+/// execution units. Two hardware threads of one physical core share those, and a host may run
+/// a vCPU slower while its neighbour is busy; a cache or memory bus shared by the cores cannot
+/// slow it.
+fn arithmetic() -> u64 {
+    let mut chains: [u64; 8] = std::hint::black_box([1, 2, 3, 4, 5, 6, 7, 8]);
+    for _ in 0..ARITHMETIC_ROUNDS {
+        for x in &mut chains {
+            *x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (*x >> 29);
+        }
+    }
+    chains.iter().fold(0, |all, x| all ^ x)
+}
+
+/// The cores alone: [`arithmetic`] on one thread, then on two at once, turn by turn; their
+/// wall times summed. Twice one thread's time against two threads' is what the machine gives
+/// two busy threads before memory, the allocator or the graph cost anything: the most two
+/// workers could reach against one here.
+#[derive(Default)]
+struct Cores {
+    one: Duration,
+    two: Duration,
+}
+
+impl Cores {
+    fn turn(&mut self) {
+        let start = Instant::now();
+        std::hint::black_box(arithmetic());
+        self.one += start.elapsed();
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            let other = scope.spawn(arithmetic);
+            std::hint::black_box(arithmetic());
+            std::hint::black_box(other.join().expect("the other thread of arithmetic"));
+        });
+        self.two += start.elapsed();
+    }
+
+    fn ratio(&self) -> f64 {
+        2.0 * self.one.as_secs_f64() / self.two.as_secs_f64()
+    }
+}
+
 /// What the runs of one shape took, summed.
 #[derive(Default)]
 struct Totals {
@@ -326,10 +376,16 @@ fn main() {
     let mut children = [GraphChild::spawn(), GraphChild::spawn()];
     children.iter_mut().for_each(GraphChild::ready);
     let mut totals: [Totals; 4] = Default::default();
+    let mut cores = Cores::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
             shape.turn(&input, &mut children, totals);
         }
+    }
+    // After the graphs, not between their runs: the turn of arithmetic, taken run by run, left
+    // two workers' next turn idling more (cores 84 % busy against 88 %, ten runs each way).
+    for _ in 0..RUNS {
+        cores.turn();
     }
     println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks | cores busy |");
     println!("|---:|---:|---:|---:|---:|---:|");
@@ -355,6 +411,10 @@ fn main() {
         "two 1-worker graphs apart against one: threads {:.2} x, processes {:.2} x",
         rates[2] / rates[0],
         rates[3] / rates[0]
+    );
+    println!(
+        "the cores alone, two threads of arithmetic against one: {:.2} x",
+        cores.ratio()
     );
     println!(
         "the graph apart done first waited for the other (median of runs): threads {:.1} %, processes {:.1} %",
