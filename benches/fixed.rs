@@ -265,7 +265,7 @@ impl Usage {
     }
 }
 
-/// Rounds of [`arithmetic`]: about a tenth of a second on one of these machines' cores.
+/// Rounds of [`arithmetic`]: about a fifth of a second on one core of the 2-core machines here.
 const ARITHMETIC_ROUNDS: u64 = 40_000_000;
 
 /// Work that touches no memory: eight independent chains of multiplies and shifts (which the
