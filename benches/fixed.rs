@@ -285,8 +285,7 @@ fn arithmetic() -> u64 {
 
 /// The cores alone: [`arithmetic`] on one thread, then on two at once, turn by turn; their
 /// wall times summed. Twice one thread's time against two threads' is what the machine gives
-/// two busy threads before memory, the allocator or the graph cost anything: the most two
-/// workers could reach against one here.
+/// two busy threads before memory, the allocator or the graph cost anything.
 #[derive(Default)]
 struct Cores {
     one: Duration,
