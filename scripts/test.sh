@@ -35,4 +35,4 @@ ensure_postgres
 ensure_database
 ensure_tansu
 say "postgres: $TICKFLOW_TEST_POSTGRES; tansu: $TANSU"
-cargo test --workspace --release "$@"
+cargo test --workspace --profile test-release "$@"
