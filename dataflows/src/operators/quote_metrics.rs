@@ -99,8 +99,61 @@ impl<'scope> QuoteMetrics<'scope> for Stream<'scope, Micros, Vec<Tick>> {
 /// Open windows by (end, width, pair), so those the frontier closes come first.
 type OpenWindows = BTreeMap<(Micros, Micros, String), WindowAgg>;
 
-/// The ticks of one grid cell, each with its pair's slot in [`Fold::pairs`].
-type CellTicks = Vec<(usize, Tick)>;
+/// The ticks of one grid cell, in a group per pair: the fold takes a pair's ticks together, and
+/// grouped as they arrive they need no sort by pair, which moved every 120-byte tick several
+/// times (that sort and the growth of one vector per cell were 6 % of a tick's instructions).
+/// A pair whose ticks alternate between cells may have several groups in one; the fold joins
+/// them.
+#[derive(Debug, Default)]
+struct Cell {
+    /// Ticks in all groups.
+    len: usize,
+    /// The pair's slot in [`Fold::pairs`], and its ticks in arrival order.
+    groups: Vec<(usize, Vec<Tick>)>,
+}
+
+impl Cell {
+    /// Adds a tick of the pair in `slot` to group `hint` if that is the pair's, else to a new
+    /// group sized for `expect` ticks. Returns the group and how many ticks it holds now.
+    fn push(&mut self, slot: usize, tick: Tick, hint: usize, expect: usize) -> (usize, usize) {
+        let group = match self.groups.get(hint) {
+            Some((s, _)) if *s == slot => hint,
+            _ => {
+                self.groups.push((slot, Vec::with_capacity(expect)));
+                self.groups.len() - 1
+            }
+        };
+        self.len += 1;
+        let ticks = &mut self.groups[group].1;
+        ticks.push(tick);
+        (group, ticks.len())
+    }
+
+    /// The ticks due before `time`, and the others.
+    fn split_due(self, time: Micros) -> (Cell, Cell) {
+        let (mut before, mut rest) = (Cell::default(), Cell::default());
+        for (slot, ticks) in self.groups {
+            let (now, later): (Vec<Tick>, Vec<Tick>) =
+                ticks.into_iter().partition(|t| t.due < time);
+            for (part, ticks) in [(&mut before, now), (&mut rest, later)] {
+                if !ticks.is_empty() {
+                    part.len += ticks.len();
+                    part.groups.push((slot, ticks));
+                }
+            }
+        }
+        (before, rest)
+    }
+}
+
+/// Where a pair's ticks went last: its group in the cell it was last stashed in, and how many
+/// that group holds, which the pair's group in a new cell is sized for.
+#[derive(Clone, Copy, Debug, Default)]
+struct LastGroup {
+    cell: Micros,
+    group: usize,
+    ticks: usize,
+}
 
 /// The state of the pairs one worker owns, their open windows, and the ticks not yet due.
 struct Fold {
@@ -108,13 +161,15 @@ struct Fold {
     /// Each pair's state, in a slot found once per tick through `slots`: the fold then groups
     /// and looks pairs up by slot number instead of by name.
     pairs: Vec<(String, PairState)>,
+    /// By slot: a cell's groups are sized once rather than grown, and found without a search.
+    last: Vec<LastGroup>,
     /// Hashed with foldhash: stashing a tick took 625 instructions with SipHash, 448 with it
     /// (callgrind of `dataflow/graph/1`); pair names come from outside, so the seed is random.
     slots: HashMap<String, usize, RandomState>,
     windows: OpenWindows,
     /// Ticks not yet released, by the cell of their processing time: a release takes whole
     /// cells off the front instead of sifting every stashed tick.
-    stash: BTreeMap<Micros, CellTicks>,
+    stash: BTreeMap<Micros, Cell>,
 }
 
 impl Fold {
@@ -146,6 +201,7 @@ impl Fold {
             .collect();
         Fold {
             config,
+            last: vec![LastGroup::default(); pairs.len()],
             pairs,
             slots,
             windows,
@@ -163,13 +219,20 @@ impl Fold {
                     self.pairs
                         .push((tick.quote.pair.clone(), PairState::default()));
                     self.slots.insert(tick.quote.pair.clone(), slot);
+                    self.last.push(LastGroup::default());
                     slot
                 }
             };
-            self.stash
-                .entry(cell(tick.due))
-                .or_default()
-                .push((slot, tick));
+            let at = cell(tick.due);
+            let last = &mut self.last[slot];
+            let hint = if last.cell == at {
+                last.group
+            } else {
+                usize::MAX
+            };
+            let target = self.stash.entry(at).or_default();
+            (last.group, last.ticks) = target.push(slot, tick, hint, last.ticks);
+            last.cell = at;
         }
     }
 
@@ -189,13 +252,12 @@ impl Fold {
         let boundary = (close_to > cell(close_to))
             .then(|| self.stash.remove(&cell(close_to)))
             .flatten();
-        if let Some(mut boundary) = boundary {
-            let now: CellTicks;
-            (now, boundary) = boundary.into_iter().partition(|(_, t)| t.due < close_to);
-            if !boundary.is_empty() {
-                self.stash.insert(cell(close_to), boundary);
+        if let Some(boundary) = boundary {
+            let (now, later) = boundary.split_due(close_to);
+            if later.len > 0 {
+                self.stash.insert(cell(close_to), later);
             }
-            if !now.is_empty() {
+            if now.len > 0 {
                 ready.insert(cell(close_to), now);
             }
         }
@@ -212,19 +274,14 @@ impl Fold {
             let Some(at) = next_tick.into_iter().chain(next_close).min() else {
                 break;
             };
-            let mut ticks = ready
+            let ticks = ready
                 .next_if(|&(t, _)| t == at)
                 .map(|(_, ticks)| ticks)
                 .unwrap_or_default();
-            ticks.sort_unstable_by_key(|(slot, t)| (*slot, t.order_key()));
             // A row per tick, and per pair a pair row, a history row and a row per window
             // width: sized once instead of grown, since the cell may wait in the writer.
-            let rows = if self.config.emit_ticks {
-                ticks.len()
-            } else {
-                0
-            };
-            let pairs = ticks.chunk_by(|a, b| a.0 == b.0).count();
+            let rows = if self.config.emit_ticks { ticks.len } else { 0 };
+            let pairs = ticks.groups.len();
             let mut updates = Vec::with_capacity(rows + pairs * (2 + self.config.windows.len()));
             let closes_to = close_to.min(at + CUT_GRID);
             self.fold_cell(at, closes_to, ticks, &mut updates);
@@ -242,27 +299,21 @@ impl Fold {
         let mut fuel = self.config.release_fuel;
         let mut cells = self.stash.range(..frontier);
         if let Some((_, first)) = cells.next() {
-            fuel = fuel.saturating_sub(first.len());
+            fuel = fuel.saturating_sub(first.len);
         }
         for (&at, ticks) in cells {
-            if ticks.len() > fuel {
+            if ticks.len > fuel {
                 return at;
             }
-            fuel -= ticks.len();
+            fuel -= ticks.len;
         }
         frontier
     }
 
-    /// Folds the ticks of the cell at `at` (sorted by pair, then processing order), moving each
-    /// into its `ticks` row. Windows ending at or before the cell are final: ticks for them
-    /// become deltas.
-    fn fold_cell(
-        &mut self,
-        at: Micros,
-        closes_to: Micros,
-        ticks: CellTicks,
-        out: &mut Vec<Update>,
-    ) {
+    /// Folds the ticks of the cell at `at`, pair by pair in slot order and each pair's in
+    /// processing order, moving each into its `ticks` row. Windows ending at or before the cell
+    /// are final: ticks for them become deltas.
+    fn fold_cell(&mut self, at: Micros, closes_to: Micros, cell: Cell, out: &mut Vec<Update>) {
         let config = &self.config;
         let mut windows = CellWindows {
             at,
@@ -273,14 +324,23 @@ impl Fold {
             touched: BTreeSet::new(),
             deltas: BTreeMap::new(),
         };
-        let mut ticks = ticks.into_iter().peekable();
-        while let Some(&(slot, _)) = ticks.peek() {
+        let mut groups = cell.groups;
+        groups.sort_by_key(|&(slot, _)| slot);
+        let mut groups = groups.into_iter().peekable();
+        while let Some((slot, mut ticks)) = groups.next() {
+            while let Some((_, more)) = groups.next_if(|&(s, _)| s == slot) {
+                ticks.extend(more);
+            }
+            // Each partition's ticks arrive in order, so a pair read from one is sorted already.
+            if !ticks.is_sorted_by_key(Tick::order_key) {
+                ticks.sort_unstable_by_key(Tick::order_key);
+            }
             let Some((pair, state)) = self.pairs.get_mut(slot) else {
-                break;
+                continue;
             };
             let mut last: Option<TickRow> = None;
-            let mut entries = Vec::new();
-            while let Some((_, tick)) = ticks.next_if(|&(s, _)| s == slot) {
+            let mut entries = Vec::with_capacity(ticks.len());
+            for tick in ticks {
                 let metrics = state.apply(&tick, config.sma_ticks, config.rolling_window);
                 entries.push((tick.quote.ts, tick.quote.mid));
                 windows.tick(pair, &tick);
