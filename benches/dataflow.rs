@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(MESSAGES as u64));
     group.bench_function("decode", |b| {
-        b.iter(|| input.iter().filter(|(_, v)| decode(v).is_ok()).count())
+        b.iter(|| input.messages().filter(|(_, v)| decode(v).is_ok()).count())
     });
     for workers in [1, 2, 4] {
         group.bench_with_input(

@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tickflow_dataflows::Origin;
+use tickflow_dataflows::memory::Logs;
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
@@ -76,10 +76,10 @@ impl Shape {
 
     /// One turn over `input`: the process's own usage around it, and for the children's
     /// graphs what they report of theirs.
-    fn turn(self, input: &[(Origin, Vec<u8>)], children: &mut [GraphChild], totals: &mut Totals) {
+    fn turn(self, input: &Logs, children: &mut [GraphChild], totals: &mut Totals) {
         let copies = match self {
             Shape::Processes => Vec::new(),
-            _ => vec![input.to_vec(); self.inputs()],
+            _ => vec![input.clone(); self.inputs()],
         };
         let before = Usage::now();
         match self {
