@@ -115,10 +115,17 @@ struct Cell {
 impl Cell {
     /// Adds a tick of the pair in `slot` to group `hint` if that is the pair's, else to a new
     /// group sized for `expect` ticks. Returns the group and how many ticks it holds now.
-    fn push(&mut self, slot: usize, tick: Tick, hint: usize, expect: usize) -> (usize, usize) {
-        let group = match self.groups.get(hint) {
-            Some((s, _)) if *s == slot => hint,
-            _ => {
+    fn push(
+        &mut self,
+        slot: usize,
+        tick: Tick,
+        hint: Option<usize>,
+        expect: usize,
+    ) -> (usize, usize) {
+        let found = hint.filter(|&g| self.groups.get(g).is_some_and(|(s, _)| *s == slot));
+        let group = match found {
+            Some(group) => group,
+            None => {
                 self.groups.push((slot, Vec::with_capacity(expect)));
                 self.groups.len() - 1
             }
@@ -225,11 +232,7 @@ impl Fold {
             };
             let at = cell(tick.due);
             let last = &mut self.last[slot];
-            let hint = if last.cell == at {
-                last.group
-            } else {
-                usize::MAX
-            };
+            let hint = (last.cell == at).then_some(last.group);
             let target = self.stash.entry(at).or_default();
             (last.group, last.ticks) = target.push(slot, tick, hint, last.ticks);
             last.cell = at;
@@ -477,4 +480,63 @@ fn window_row(
         is_final,
         delta,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use crate::quote::Origin;
+
+    /// A tick of one pair from `partition`, due (and timed) at `due`.
+    fn tick(partition: i32, offset: i64, due: Micros) -> Tick {
+        let value = br#"{"pair":"BTC-USD","bid":"1","ask":"2","timestamp":0}"#;
+        let mut quote = decode(value).expect("a valid quote");
+        quote.ts = due;
+        let origin = Origin {
+            topic: 0,
+            partition,
+            offset,
+        };
+        Tick { quote, origin, due }
+    }
+
+    /// Ticks of one pair that alternate between two cells, so that a cell holds several of its
+    /// groups, and that reach a cell out of processing order (from two partitions): each comes
+    /// out once, in processing order.
+    #[test]
+    fn a_pairs_groups_in_a_cell_are_joined_in_processing_order() {
+        let later = CUT_GRID;
+        let mut ticks = vec![
+            tick(1, 0, 5),
+            tick(0, 0, later + 1),
+            tick(0, 1, 5),
+            tick(1, 1, later + 2),
+            tick(0, 2, 1),
+        ];
+        let mut fold = Fold::new(MetricsConfig::default(), 0, 1);
+        fold.stash(&mut ticks);
+        let mut cells = Vec::new();
+        fold.release(Micros::MAX, &mut cells);
+        let rows: Vec<(Micros, i32, i64)> = cells
+            .iter()
+            .flat_map(|(_, updates)| updates)
+            .filter_map(|update| match update {
+                Update::Tick(row) => Some((
+                    row.tick.due,
+                    row.tick.origin.partition,
+                    row.tick.origin.offset,
+                )),
+                _ => None,
+            })
+            .collect();
+        let expected = vec![
+            (1, 0, 2),
+            (5, 0, 1),
+            (5, 1, 0),
+            (later + 1, 0, 0),
+            (later + 2, 1, 1),
+        ];
+        assert_eq!(rows, expected);
+    }
 }
