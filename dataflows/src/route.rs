@@ -112,10 +112,10 @@ impl ByOwner {
     /// to 8 KiB, 68 ticks: the in-memory source then sent some 2,900 batches for 200,000 ticks,
     /// and each batch for the other worker is allocated on one thread and freed on the other,
     /// where mimalloc takes its slow paths. At 512 ticks (61 KB, still in mimalloc's shared
-    /// medium pages) two workers spent 13 % fewer samples on as many ticks (`perf` of the graph)
-    /// and ran 1.07 × as fast, one worker as fast as before; 256 and 2,048 measured alike
-    /// (README, twenty-third sitting). The Kafka source sends once per activation and starts
-    /// its batches at this size.
+    /// medium pages) two workers spent 4 % less CPU on a tick and ran 1.03 × as fast, one worker
+    /// as fast as before (36 paired `fixed` rounds); 256 and 2,048 measured alike (README,
+    /// twenty-third sitting). The Kafka source sends once per activation and starts its
+    /// batches at this size.
     pub const CAPACITY: usize = 512;
 
     /// Batches for a graph of `peers` workers.
