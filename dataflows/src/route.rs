@@ -109,13 +109,10 @@ pub struct ByOwner {
 
 impl ByOwner {
     /// Ticks a batch holds when [`ByOwner::push`] calls it full. timely sizes its own containers
-    /// to 8 KiB, 68 ticks: the in-memory source then sent some 2,900 batches for 200,000 ticks,
-    /// and each batch for the other worker is allocated on one thread and freed on the other,
-    /// where mimalloc takes its slow paths. At 512 ticks (61 KB, still in mimalloc's shared
-    /// medium pages) two workers spent 4 % less CPU on a tick and ran 1.03 × as fast, one worker
-    /// as fast as before (36 paired `fixed` rounds); 256 and 2,048 measured alike (README,
-    /// twenty-third sitting). The Kafka source sends once per activation and starts its
-    /// batches at this size.
+    /// to 8 KiB, 68 ticks; at 512 (61 KB) two workers of the in-memory graph spent 4 % less CPU
+    /// on a tick and ran 1.03 × as fast, one worker as fast as before (36 paired `fixed`
+    /// rounds), and 256 and 2,048 measured alike (README, twenty-third sitting). The Kafka
+    /// source sends once per activation and starts its batches at this size.
     pub const CAPACITY: usize = 512;
 
     /// Batches for a graph of `peers` workers.
@@ -209,7 +206,9 @@ mod tests {
     fn every_tick_reaches_its_owner_once() {
         for peers in [2, 3] {
             let pairs = pairs(peers);
-            let ticks: Vec<Tick> = (0..1_000)
+            // Enough ticks that batches fill (checked below) and partial ones are left.
+            let count = 2 * peers * ByOwner::CAPACITY + 100;
+            let ticks: Vec<Tick> = (0..count)
                 .map(|i| tick(&pairs[i % pairs.len()], i as i64))
                 .collect();
             let mut batches = ByOwner::new(peers);
@@ -221,6 +220,7 @@ mod tests {
                 }
             }
             batches.send_all(&mut take);
+            assert!(containers.iter().any(|c| c.len() == ByOwner::CAPACITY));
             let mixed = ticks.chunks(100).map(<[Tick]>::to_vec).collect();
             for workers in [route(containers, peers), route(mixed, peers)] {
                 let mut offsets = Vec::new();
@@ -231,7 +231,7 @@ mod tests {
                     }
                 }
                 offsets.sort_unstable();
-                assert_eq!(offsets, (0..1_000).collect::<Vec<i64>>());
+                assert_eq!(offsets, (0..count as i64).collect::<Vec<i64>>());
             }
         }
     }
