@@ -89,6 +89,17 @@ impl Clocks {
         }
     }
 
+    /// A lookup found messages past what was read: the partition holds the frontier back again
+    /// until it is read to its end. Being at its end is known only as of the lookup that said
+    /// so, and a partition not read to its end is never idle; without this, a partition whose
+    /// fetches resumed after another's, as after a broker outage, stayed idle until its first
+    /// new message arrived, and the other's could carry the frontier past it meanwhile.
+    pub fn behind_end(&mut self, key: PartitionKey) {
+        if let Some(p) = self.partitions.get_mut(&key) {
+            p.at_end = false;
+        }
+    }
+
     /// Whether nothing was read from the partition for the idle timeout (it may be at its end).
     pub fn is_quiet(&self, key: PartitionKey, now: Instant) -> bool {
         self.partitions
@@ -227,6 +238,25 @@ mod tests {
             Some(42),
             "all idle: follow the process"
         );
+    }
+
+    #[test]
+    fn a_partition_found_behind_its_end_holds_back_again() {
+        let start = Instant::now();
+        let mut clocks = Clocks::new([(0, 0), (0, 1)], 0, Duration::from_secs(5), start);
+        clocks.read(origin(0), Some(10), start);
+        clocks.read(origin(1), Some(5), start);
+        clocks.reached_end((0, 1));
+        let later = start + Duration::from_secs(6);
+        assert_eq!(clocks.frontier(later, None), Some(10), "idle");
+        clocks.behind_end((0, 1));
+        assert_eq!(
+            clocks.frontier(later, None),
+            Some(5),
+            "messages wait to be read: not idle, though nothing new was read yet"
+        );
+        clocks.reached_end((0, 1));
+        assert_eq!(clocks.frontier(later, None), Some(10), "idle again");
     }
 
     #[test]

@@ -161,10 +161,11 @@ impl Reader {
         })
     }
 
-    /// Marks partitions quiet for the idle timeout as at their end when they are: one
-    /// high-watermark lookup per partition per idle timeout, and only for quiet partitions.
-    /// The lookups run on [`EndLookups`]' thread; an answer counts only if nothing was read from
-    /// the partition since it was asked, as what came meanwhile may lie past the end it gives.
+    /// Marks partitions quiet for the idle timeout as at their end when they are, and as behind
+    /// it when the broker holds messages not read yet: one high-watermark lookup per partition
+    /// per idle timeout, and only for quiet partitions. The lookups run on [`EndLookups`]'
+    /// thread; an end counts only if nothing was read from the partition since it was asked,
+    /// as what came meanwhile may lie past it.
     fn check_ends(&mut self, clocks: &mut Clocks, now: Instant, idle_timeout: Duration) {
         for (p, end) in self.ends.answered() {
             let Some(cursor) = self.cursors.get_mut(&p) else {
@@ -177,6 +178,7 @@ impl Reader {
                     // The log no longer holds what the cut read (retention): nothing to wait for.
                     cursor.catching_up = None;
                 }
+                Ok(high) if cursor.next < high => clocks.behind_end((0, p)),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, partition = p, "looking up a partition's end"),
             }
