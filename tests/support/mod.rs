@@ -518,11 +518,40 @@ pub fn assert_same_tables(a: &Schema, b: &Schema) {
         assert_eq!(
             (missing(a, b, table, clock), missing(b, a, table, clock)),
             (0, 0),
-            "{table}: rows differ between {} and {}",
+            "{table}: rows differ between {} and {}; {}",
             a.name,
-            b.name
+            b.name,
+            difference(a, b, table, clock)
         );
     }
+}
+
+/// What a failed comparison needs to be explained after the schemas are gone: each side's late
+/// ticks (a live run's idle partitions can make ticks late that a replay reads in order) and
+/// the first differing rows of each.
+fn difference(a: &Schema, b: &Schema, table: &str, clock: &str) -> String {
+    let late = |s: &Schema| s.count("SELECT count(*) FROM ticks WHERE is_late");
+    let rows = |x: &Schema, y: &Schema| {
+        x.query(&format!(
+            "SELECT (to_jsonb(t) - '{clock}')::text FROM {x}.{table} t
+             EXCEPT ALL SELECT (to_jsonb(t) - '{clock}')::text FROM {y}.{table} t
+             ORDER BY 1 LIMIT 3",
+            x = x.name,
+            y = y.name
+        ))
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+    };
+    format!(
+        "late ticks {} / {}; only in {}: {:?}; only in {}: {:?}",
+        late(a),
+        late(b),
+        a.name,
+        rows(a, b),
+        b.name,
+        rows(b, a)
+    )
 }
 
 /// Builds a pipeline's arguments from a verb, its schema and more flags (see [`pipeline`]).
