@@ -483,13 +483,22 @@ pub fn offsets(ends: &BTreeMap<i32, i64>) -> String {
         .join(",")
 }
 
-/// Rows of `table` in `a` and not in `b`, compared as JSON without the wall-clock column.
-fn missing(a: &Schema, b: &Schema, table: &str, clock: &str) -> i64 {
-    a.count(&format!(
-        "SELECT count(*) FROM (SELECT to_jsonb(t) - '{clock}' FROM {a}.{table} t
-                              EXCEPT ALL SELECT to_jsonb(t) - '{clock}' FROM {b}.{table} t) d",
+/// The query of the rows of `table` in `a` and not in `b`, as JSON without the wall-clock
+/// column: one column, `j`.
+fn only_in(a: &Schema, b: &Schema, table: &str, clock: &str) -> String {
+    format!(
+        "(SELECT to_jsonb(t) - '{clock}' AS j FROM {a}.{table} t
+          EXCEPT ALL SELECT to_jsonb(t) - '{clock}' FROM {b}.{table} t) d",
         a = a.name,
         b = b.name
+    )
+}
+
+/// How many rows of `table` are in `a` and not in `b` ([`only_in`]).
+fn missing(a: &Schema, b: &Schema, table: &str, clock: &str) -> i64 {
+    a.count(&format!(
+        "SELECT count(*) FROM {}",
+        only_in(a, b, table, clock)
     ))
 }
 
@@ -533,11 +542,8 @@ fn difference(a: &Schema, b: &Schema, table: &str, clock: &str) -> String {
     let late = |s: &Schema| s.count("SELECT count(*) FROM ticks WHERE is_late");
     let rows = |x: &Schema, y: &Schema| {
         x.query(&format!(
-            "SELECT (to_jsonb(t) - '{clock}')::text FROM {x}.{table} t
-             EXCEPT ALL SELECT (to_jsonb(t) - '{clock}')::text FROM {y}.{table} t
-             ORDER BY 1 LIMIT 3",
-            x = x.name,
-            y = y.name
+            "SELECT j::text FROM {} ORDER BY 1 LIMIT 3",
+            only_in(x, y, table, clock)
         ))
         .iter()
         .map(|row| row.get::<_, String>(0))
