@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "exact_mean",
         include_str!("../migrations/0004_exact_mean.sql"),
     ),
+    (
+        5,
+        "history_lz4",
+        include_str!("../migrations/0005_history_lz4.sql"),
+    ),
 ];
 
 /// A failure talking to PostgreSQL.

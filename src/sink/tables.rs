@@ -193,7 +193,8 @@ impl Table {
             .filter(|c| *c != "delta")
     }
 
-    /// Creates the staging table of this connection (a temporary table emptied at commit).
+    /// Creates the staging table of this connection (a temporary table emptied at commit). A
+    /// staged value is compressed as the table's column says: the move keeps it as it is.
     pub async fn create_stage(&self, client: &Client) -> Result<(), StoreError> {
         let extra = if self.columns.iter().any(|(c, _)| *c == "delta") {
             ", delta BOOLEAN NOT NULL"
@@ -202,7 +203,7 @@ impl Table {
         };
         client
             .batch_execute(&format!(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {}{extra}) ON COMMIT DELETE ROWS",
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {} INCLUDING COMPRESSION{extra}) ON COMMIT DELETE ROWS",
                 self.stage(),
                 self.name
             ))

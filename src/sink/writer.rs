@@ -17,9 +17,10 @@
 //! it as the frontier completes them ([`TickCopy`]), so a commit is left with only the copy's end
 //! and the few rows per pair, which is what a live row waits for.
 //!
-//! A commit also comes early, once `COMMIT_EVERY_UPDATES` updates arrived since the last one:
-//! a replay computes far faster than PostgreSQL stores, and without that bound the first
-//! interval alone would gather a large part of the stream in memory.
+//! A commit also comes early, once `COMMIT_EVERY_ROWS` tick rows and rolling-history entries
+//! arrived since the last one: a replay computes far faster than PostgreSQL stores, and without
+//! that bound the first interval alone would gather a large part of the stream in memory. Pair
+//! and window rows do not count: each replaces its key's row, so they stay as many as the keys.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::pin;
@@ -82,9 +83,10 @@ pub struct WriterConfig {
     pub started: Instant,
 }
 
-/// Updates received since the last commit that bring the next one forward. Large enough that
-/// the per-commit statements (a row per pair touched, the state) stay a small share.
-const COMMIT_EVERY_UPDATES: usize = 65_536;
+/// Tick rows and rolling-history entries received since the last commit that bring the next one
+/// forward. Large enough that the per-commit statements (a row per pair touched, a history
+/// segment per pair, the state, the `COMMIT`) stay a small share.
+const COMMIT_EVERY_ROWS: usize = 65_536;
 
 /// First wait after a failed commit; it doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -105,7 +107,7 @@ struct Pending {
     uncopied: Vec<Origin>,
     /// Copying ahead failed for the ticks ready now: their commit writes them all.
     copy_failed: bool,
-    /// Updates received since the last commit took its batch.
+    /// Tick rows and history entries received since the last commit took its batch.
     received: usize,
     dead: Vec<DeadLetter>,
     /// The sources' statements of what cuts cover, by (topic, partition), in order of the grid
@@ -165,7 +167,7 @@ pub async fn run(
     let mut committing = pin!(Fuse::terminated());
     let (mut due, mut input_done) = (false, false);
     loop {
-        let receiving = !input_done && (idle.is_some() || pending.received < COMMIT_EVERY_UPDATES);
+        let receiving = !input_done && (idle.is_some() || pending.received < COMMIT_EVERY_ROWS);
         tokio::select! {
             message = rx.recv(), if receiving => match message {
                 Some(message) => receive(message, &mut pending, &mut frontiers),
@@ -182,7 +184,7 @@ pub async fn run(
         if let Some(client) = idle.as_ref() {
             copy_ahead(client, &config, &mut pending, &mut copy).await;
         }
-        let early = pending.received >= COMMIT_EVERY_UPDATES;
+        let early = pending.received >= COMMIT_EVERY_ROWS;
         if !(due || early || input_done) {
             continue;
         }
@@ -208,7 +210,7 @@ pub async fn run(
 fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Micros>]) {
     match message {
         ToWriter::Updates { time, updates } => {
-            pending.received += updates.len();
+            pending.received += updates.iter().map(accumulates).sum::<usize>();
             pending.updates.entry(time).or_default().push(updates)
         }
         ToWriter::Frontier { worker, frontier } => {
@@ -227,6 +229,15 @@ fn receive(message: ToWriter, pending: &mut Pending, frontiers: &mut [Option<Mic
                     .push_back(p);
             }
         }
+    }
+}
+
+/// The rows `update` adds to what waits for the next commit, beyond a row per key.
+fn accumulates(update: &Update) -> usize {
+    match update {
+        Update::Tick(_) => 1,
+        Update::History(row) => row.entries.len(),
+        Update::Pair(_) | Update::Window(_) => 0,
     }
 }
 
@@ -366,7 +377,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
 }
 
 /// Commits `batch`, and while PostgreSQL is unreachable keeps trying with capped exponential
-/// backoff. Meanwhile the writer receives only until [`COMMIT_EVERY_UPDATES`] more updates
+/// backoff. Meanwhile the writer receives only until [`COMMIT_EVERY_ROWS`] more rows
 /// arrived, then the workers block on the full channel and the sources stop reading: an outage
 /// holds the input instead of buffering it. A stop requested during an outage ends the run with
 /// the error, and what was not committed is read again next time. Gives the connection back,
