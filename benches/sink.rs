@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tickflow::sink::session::Session;
-use tickflow::sink::tables::{TickValues, WindowValues, TICKS, WINDOWS};
+use tickflow::sink::tables::{self, TickValues, WindowValues, TICKS, WINDOWS};
 use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store::{self, StoreError};
 use tickflow_dataflows::memory::{run, MemorySource};
@@ -78,8 +78,9 @@ async fn setup(url: &str) -> Option<Session> {
     store::migrate(&mut client, SCHEMA)
         .await
         .expect("migrate the bench schema");
-    TICKS.create_stage(&client).await.expect("stage ticks");
-    WINDOWS.create_stage(&client).await.expect("stage windows");
+    tables::create_stages(&client, &[&TICKS, &WINDOWS])
+        .await
+        .expect("stage ticks and windows");
     Some(Session::new(client))
 }
 

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use support::{postgres_url, Schema};
 use tickflow::sink::history;
 use tickflow::sink::session::Session;
-use tickflow::sink::tables::HISTORY;
+use tickflow::sink::tables::{self, HISTORY};
 use tickflow::store;
 use tokio_postgres::types::ToSql;
 
@@ -27,7 +27,9 @@ fn large_segments_are_stored_with_lz4_where_the_server_has_it() {
             .batch_execute("CREATE TEMPORARY TABLE lz4_probe (b BYTEA COMPRESSION lz4)")
             .await
             .is_ok();
-        HISTORY.create_stage(&client).await.expect("stage history");
+        tables::create_stages(&client, &[&HISTORY])
+            .await
+            .expect("stage history");
         let client = Session::new(client);
         // Ten thousand ticks a segment, ten times past where PostgreSQL starts compressing.
         let entries: Vec<(u64, Decimal)> = (0..10_000)

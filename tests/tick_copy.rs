@@ -6,7 +6,7 @@ mod support;
 
 use support::{postgres_url, Schema};
 use tickflow::sink::session::Session;
-use tickflow::sink::tables::{TickValues, TICKS};
+use tickflow::sink::tables::{self, TickValues, TICKS};
 use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store;
 use tickflow_dataflows::memory::{run, MemorySource};
@@ -35,7 +35,9 @@ fn copied_ticks_commit_and_stored_keys_take_the_upsert() {
             .await
             .expect("connect");
         store::migrate(&mut client, SCHEMA).await.expect("migrate");
-        TICKS.create_stage(&client).await.expect("stage ticks");
+        tables::create_stages(&client, &[&TICKS])
+            .await
+            .expect("stage ticks");
         Session::new(client)
     });
     let source = MemorySource {

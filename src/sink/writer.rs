@@ -40,8 +40,8 @@ use tokio_postgres::Client;
 use super::history;
 use super::session::Session;
 use super::tables::{
-    DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS, POSITIONS,
-    TICKS, WINDOWS,
+    self, DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS,
+    POSITIONS, TICKS, WINDOWS,
 };
 use super::tick_copy::TickCopy;
 use super::{DeadLetter, Position, ToWriter};
@@ -486,17 +486,18 @@ fn mirror_to_group(config: &WriterConfig, positions: &[Position]) {
 
 /// The staging tables of a connection (temporary: each new connection needs its own).
 async fn create_stages(client: &Client) -> Result<(), StoreError> {
-    for table in [
-        &TICKS,
-        &PAIRS,
-        &WINDOWS,
-        &DEAD_LETTERS,
-        &POSITIONS,
-        &HISTORY,
-    ] {
-        table.create_stage(client).await?;
-    }
-    Ok(())
+    tables::create_stages(
+        client,
+        &[
+            &TICKS,
+            &PAIRS,
+            &WINDOWS,
+            &DEAD_LETTERS,
+            &POSITIONS,
+            &HISTORY,
+        ],
+    )
+    .await
 }
 
 /// Writes one batch in one transaction: the one `copy` began, which holds the batch's ticks,
