@@ -4,10 +4,10 @@
 //! reports over a bounded channel; when the channel is full the workers block, which stops the
 //! sources reading (backpressure). Every `--commit-interval` it commits a cut
 //! (`tickflow_dataflows::cut`) in one transaction: the cut is the least sink frontier, so it
-//! holds every update emitted before it. It writes those updates, folded through [`Tables`] so
-//! each key is written once, with the rolling-history segments and the pipeline's frontier that
-//! make them resumable, the positions the sources stated for that cut, and the dead letters
-//! (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
+//! holds every update emitted before it. It writes those updates (tick rows as they came, each
+//! read once; the rest folded through [`Tables`] so each key is written once), with the
+//! rolling-history segments and the pipeline's frontier that make them resumable, the positions
+//! the sources stated for that cut, and the dead letters (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
 //! the commit, the positions also go to the Kafka consumer group, for lag tools only.
 //!
 //! A commit owns the connection while it runs, and the writer goes on receiving and folding the
@@ -32,7 +32,7 @@ use chrono::Utc;
 use futures::future::{Fuse, FutureExt};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use tickflow_dataflows::{cell, Micros, Origin, PartitionCut, Tables, Update, CUT_GRID};
+use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, TickRow, Update, CUT_GRID};
 use tokio::sync::mpsc::Receiver;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
@@ -96,15 +96,20 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// What was received and not yet committed.
 #[derive(Default)]
 struct Pending {
-    /// Updates before the least sink frontier, folded as they become complete: a pair's rows
-    /// of successive cells replace each other here, so only one per key waits for the commit.
+    /// Pair, window and history updates before the least sink frontier, folded as they become
+    /// complete: a pair's rows of successive cells replace each other here, so only one per key
+    /// waits for the commit.
     ready: Tables,
+    /// Tick rows before it, in the order they became complete. The Kafka source admits each
+    /// offset once in a run, so they are distinct and need no folding: the copy streams them
+    /// from here, with no map to insert into and look up again.
+    ticks: Vec<TickRow>,
+    /// How many of [`Pending::ticks`] are copied into the open transaction.
+    copied: usize,
     /// Updates at or after it, by the grid time they were emitted at; within a time, in
     /// arrival order. Every frontier message folds what it completes, so nothing here is
     /// before the cut the frontiers give.
     updates: BTreeMap<Micros, Vec<Vec<Update>>>,
-    /// Ticks of [`Pending::ready`] not yet copied into the open transaction.
-    uncopied: Vec<Origin>,
     /// Copying ahead failed for the ticks ready now: their commit writes them all.
     copy_failed: bool,
     /// Tick rows and history entries received since the last commit took its batch.
@@ -118,6 +123,7 @@ struct Pending {
 /// One transaction's content.
 struct Batch {
     tables: Tables,
+    ticks: Vec<TickRow>,
     dead: Vec<DeadLetter>,
     positions: Vec<Position>,
     /// The stored cut's frontier after this commit, when it moves.
@@ -127,7 +133,10 @@ struct Batch {
 impl Batch {
     /// Nothing to write: no rows, no dead letters, no positions.
     fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.dead.is_empty() && self.positions.is_empty()
+        self.tables.is_empty()
+            && self.ticks.is_empty()
+            && self.dead.is_empty()
+            && self.positions.is_empty()
     }
 }
 
@@ -259,10 +268,10 @@ fn fold_ready(pending: &mut Pending, cut: Micros) {
     };
     for batches in std::mem::replace(&mut pending.updates, later).into_values() {
         for update in batches.into_iter().flatten() {
-            if let Update::Tick(row) = &update {
-                pending.uncopied.push(row.tick.origin);
+            match update {
+                Update::Tick(row) => pending.ticks.push(row),
+                update => pending.ready.apply(update),
             }
-            pending.ready.apply(update);
         }
     }
 }
@@ -276,18 +285,20 @@ async fn copy_ahead(
     pending: &mut Pending,
     copy: &mut Option<TickCopy>,
 ) {
-    if pending.uncopied.is_empty() || pending.copy_failed {
+    if pending.copied == pending.ticks.len() || pending.copy_failed {
         return;
     }
-    let rows = std::mem::take(&mut pending.uncopied);
+    let rows = &pending.ticks[pending.copied..];
     let copied = async {
         let open = match copy {
             Some(open) => open,
             None => copy.insert(TickCopy::begin(client).await?),
         };
-        open.write(tick_values(config, &pending.ready, &rows)).await
+        open.write(tick_values(config, rows)).await
     };
-    if let Err(error) = copied.await {
+    let copied = copied.await;
+    pending.copied = pending.ticks.len();
+    if let Err(error) = copied {
         tracing::debug!(%error, "copying tick rows ahead of their commit; the commit writes them");
         *copy = None;
         pending.copy_failed = true;
@@ -295,15 +306,12 @@ async fn copy_ahead(
     }
 }
 
-/// The `ticks` columns of the rows of `tables` at `origins`.
+/// The `ticks` columns of `rows`.
 fn tick_values<'a>(
     config: &'a WriterConfig,
-    tables: &'a Tables,
-    origins: &'a [Origin],
-) -> impl Iterator<Item = TickValues<'a>> + 'a {
-    origins
-        .iter()
-        .filter_map(|origin| tables.ticks.get(origin))
+    rows: &'a [TickRow],
+) -> impl Iterator<Item = TickValues<'a>> + Clone + 'a {
+    rows.iter()
         .map(|row| TickValues::new(topic(config, row.tick.origin.topic), row))
 }
 
@@ -333,6 +341,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
     if cut <= progress.frontier {
         return Batch {
             tables: Tables::default(),
+            ticks: Vec::new(),
             dead,
             positions: Vec::new(),
             frontier: None,
@@ -340,7 +349,8 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
     }
     let tables = std::mem::take(&mut pending.ready);
     // Copied already, or (after a failed copy) to be written by the commit with the rest.
-    pending.uncopied.clear();
+    let ticks = std::mem::take(&mut pending.ticks);
+    pending.copied = 0;
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
         Micros::MAX => cell(progress.reach.saturating_add(CUT_GRID - 1)),
@@ -370,6 +380,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
         .collect();
     Batch {
         tables,
+        ticks,
         dead,
         positions,
         frontier: Some(stored),
@@ -423,7 +434,7 @@ async fn commit_retrying(
         }
     }
     tracing::debug!(
-        rows = batch.tables.len(),
+        rows = batch.tables.len() + batch.ticks.len(),
         dead = batch.dead.len(),
         positions = batch.positions.len(),
         frontier = batch.frontier,
@@ -446,7 +457,7 @@ fn settle(config: &WriterConfig, batch: &Batch, progress: &mut Progress, stats: 
     mirror_to_group(config, &batch.positions);
     stats
         .ticks
-        .fetch_add(batch.tables.ticks.len() as u64, Ordering::Relaxed);
+        .fetch_add(batch.ticks.len() as u64, Ordering::Relaxed);
     stats
         .dead_letters
         .fetch_add(batch.dead.len() as u64, Ordering::Relaxed);
@@ -510,19 +521,14 @@ async fn write(
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let tables = &batch.tables;
-    let every_tick = || {
-        tables
-            .ticks
-            .values()
-            .map(|r| TickValues::new(topic(config, r.tick.origin.topic), r))
-    };
+    let every_tick = tick_values(config, &batch.ticks);
     match copy {
-        Some(open) => open.close(client, every_tick()).await?,
-        None if tables.ticks.is_empty() => client.batch_execute("BEGIN").await?,
+        Some(open) => open.close(client, every_tick).await?,
+        None if batch.ticks.is_empty() => client.batch_execute("BEGIN").await?,
         None => {
             let mut open = TickCopy::begin(client).await?;
-            open.write(every_tick()).await?;
-            open.close(client, every_tick()).await?;
+            open.write(every_tick.clone()).await?;
+            open.close(client, every_tick).await?;
         }
     }
     PAIRS
