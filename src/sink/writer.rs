@@ -3,12 +3,13 @@
 //! Workers send it updates (with the grid time they were emitted at), sink frontiers and source
 //! reports over a bounded channel; when the channel is full the workers block, which stops the
 //! sources reading (backpressure). Every `--commit-interval` it commits a cut
-//! (`tickflow_dataflows::cut`) in one transaction: the cut is the least sink frontier, so it
-//! holds every update emitted before it. It writes those updates (tick rows as they came, each
-//! read once; the rest folded through [`Tables`] so each key is written once), with the
-//! rolling-history segments and the pipeline's frontier that make them resumable, the positions
-//! the sources stated for that cut, and the dead letters (idempotent, so they need no cut). Updates at or after the cut wait for a later one. After
-//! the commit, the positions also go to the Kafka consumer group, for lag tools only.
+//! (`tickflow_dataflows::cut`) in one transaction: the cut is the least sink frontier, so it holds
+//! every update emitted before it. It writes those updates (tick rows as they came, each read once;
+//! the rest folded through [`Tables`] so each key is written once), with the rolling-history
+//! segments and the pipeline's frontier that make them resumable, the positions the sources stated
+//! for that cut, and the dead letters (idempotent, so they need no cut). Updates at or after the
+//! cut wait for a later one. After the commit, the positions also go to the Kafka consumer group,
+//! for lag tools only.
 //!
 //! A commit owns the connection while it runs, and the writer goes on receiving and folding the
 //! next batch meanwhile, so PostgreSQL storing one batch overlaps the graph computing the next
