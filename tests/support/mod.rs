@@ -243,15 +243,57 @@ async fn connect() -> tokio_postgres::Client {
     client
 }
 
-/// Runs `tickflow` with `args` to completion.
+/// Longest a `tickflow` command of a test may run. The longest take seconds; a run that hangs
+/// (one did, in `tests/postgres_restart.rs`'s finishing run, 26th sitting) fails its test with
+/// its stderr instead of holding CI until its limit.
+const TICKFLOW_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `tickflow` with `args` to completion, or kills it at [`TICKFLOW_DEADLINE`] and fails.
 pub fn tickflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tickflow"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
-        .output()
-        .expect("running tickflow")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running tickflow");
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + TICKFLOW_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("status") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
+            panic!(
+                "tickflow {args:?} still running after {TICKFLOW_DEADLINE:?}, killed; its stderr:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+/// Everything `pipe` yields until it closes, read on a thread of its own so a full pipe never
+/// blocks the process writing it.
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// Runs `tickflow` and asserts it exits 0; returns its stdout.
