@@ -32,7 +32,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tickflow_dataflows::{
     admit, cell, owner, Admission, ByOwner, Clocks, LatePolicy, Ledger, Micros, Origin,
-    PartitionCut, Tick, CUT_GRID,
+    PartitionCut, PartitionKey, Tick, CUT_GRID,
 };
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
@@ -82,6 +82,30 @@ pub struct SourceSettings {
     pub read: Arc<AtomicU64>,
     /// Set on Ctrl-C or a writer failure: stop reading.
     pub shutdown: Arc<AtomicBool>,
+}
+
+/// Whether a partition may be read in this activation: not finished, and neither held by flow
+/// control (read too far past what the graph processed) nor too far ahead of the slowest
+/// partition. A partition catching up on a stored cut is always read: the capability stays at
+/// the cut's frontier until every partition has caught up, so holding one back waits on a
+/// frontier that waits on it. A finishing run hung so (`tests/postgres_restart.rs`): one
+/// partition caught up and held at that frontier, the other still catching up but more than
+/// [`ALIGNMENT`] ahead of it, so neither was read again.
+fn may_read(
+    clocks: &Clocks,
+    key: PartitionKey,
+    catching_up: bool,
+    processed_to: Option<Micros>,
+    now: Instant,
+) -> bool {
+    if clocks.is_finished(key) {
+        return false;
+    }
+    if catching_up {
+        return true;
+    }
+    let held = processed_to.is_some_and(|at| clocks.outruns(key, at, ALIGNMENT));
+    !held && !clocks.runs_ahead(key, now, ALIGNMENT)
 }
 
 /// How far one partition has been read.
@@ -362,14 +386,8 @@ pub fn kafka_source<'scope>(
                     .cursors
                     .iter()
                     .filter(|&(&p, cursor)| {
-                        // A partition catching up on a stored cut is never held: the frontier
-                        // cannot move until it has.
-                        let held = cursor.catching_up.is_none()
-                            && processed_to
-                                .is_some_and(|at| act.clocks.outruns((0, p), at, ALIGNMENT));
-                        !held
-                            && !act.clocks.is_finished((0, p))
-                            && !act.clocks.runs_ahead((0, p), now, ALIGNMENT)
+                        let catching_up = cursor.catching_up.is_some();
+                        may_read(act.clocks, (0, p), catching_up, processed_to, now)
                     })
                     .map(|(&p, _)| p)
                     .collect();
@@ -447,4 +465,30 @@ pub fn kafka_source<'scope>(
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state the finishing run of `tests/postgres_restart.rs` hung in: the stored cut sits at
+    /// `floor`; partition 3 has caught up and read past what flow control allows, partition 1 is
+    /// still catching up and more than [`ALIGNMENT`] ahead of partition 3.
+    #[test]
+    fn a_partition_catching_up_is_read_even_ahead_of_a_held_one() {
+        let (now, floor, lateness) = (Instant::now(), 1_000_000_000, 200_000);
+        let mut clocks = Clocks::new([(0, 1), (0, 3)], lateness, Duration::from_millis(500), now);
+        let at = |partition, offset| Origin {
+            topic: 0,
+            partition,
+            offset,
+        };
+        clocks.read(at(3, 0), Some(floor + lateness + ALIGNMENT + 1), now);
+        clocks.read(at(1, 0), Some(floor + lateness + 3 * ALIGNMENT), now);
+
+        assert!(!may_read(&clocks, (0, 3), false, Some(floor), now), "held");
+        assert!(clocks.runs_ahead((0, 1), now, ALIGNMENT));
+        assert!(may_read(&clocks, (0, 1), true, Some(floor), now));
+        assert!(!may_read(&clocks, (0, 1), false, Some(floor), now));
+    }
 }
