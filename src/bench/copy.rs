@@ -64,7 +64,10 @@ fn coalesce(pieces: Vec<Bytes>) -> Vec<Bytes> {
     for piece in pieces {
         chunk.extend_from_slice(&piece);
         if chunk.len() >= CHUNK_BYTES {
-            chunks.push(chunk.split().freeze());
+            // A fresh buffer of full size: `split` would leave none, and growing from nothing
+            // copies each chunk again on the way.
+            let full = std::mem::replace(&mut chunk, BytesMut::with_capacity(CHUNK_BYTES));
+            chunks.push(full.freeze());
         }
     }
     if !chunk.is_empty() {

@@ -88,9 +88,10 @@ pub struct SourceSettings {
 /// control (read too far past what the graph processed) nor too far ahead of the slowest
 /// partition. A partition catching up on a stored cut is always read: the capability stays at
 /// the cut's frontier until every partition has caught up, so holding one back waits on a
-/// frontier that waits on it. A finishing run hung so (`tests/postgres_restart.rs`): one
-/// partition caught up and held at that frontier, the other still catching up but more than
-/// [`ALIGNMENT`] ahead of it, so neither was read again.
+/// frontier that waits on it. A finishing run of `tests/postgres_restart.rs` was found stuck
+/// in a state that fits this (inferred from its stored cut and its requests, not reproduced):
+/// one partition caught up and held at that frontier, the other still catching up but more
+/// than [`ALIGNMENT`] ahead of it, so neither was read again.
 fn may_read(
     clocks: &Clocks,
     key: PartitionKey,
