@@ -113,6 +113,7 @@ impl Shape {
                 let wall = before.wall.elapsed();
                 children.iter_mut().for_each(GraphChild::ready);
                 totals.wall += wall;
+                totals.runs.push(wall);
                 reports.iter().for_each(|report| totals.add_child(report));
                 let finished: Vec<Duration> = reports.iter().map(|report| report.wall).collect();
                 totals.apart(&finished);
@@ -315,6 +316,9 @@ impl Cores {
 #[derive(Default)]
 struct Totals {
     wall: Duration,
+    /// Each run's wall time: a shape whose runs are mostly alike but a few much slower (a worker
+    /// stalled, say) shows it here, where the sum above hides it.
+    runs: Vec<Duration>,
     user: Duration,
     system: Duration,
     faults: u64,
@@ -327,6 +331,7 @@ struct Totals {
 impl Totals {
     fn add(&mut self, before: &Usage, after: &Usage) {
         self.wall += after.wall - before.wall;
+        self.runs.push(after.wall - before.wall);
         self.user += after.user - before.user;
         self.system += after.system - before.system;
         self.faults += after.faults - before.faults;
@@ -355,6 +360,14 @@ impl Totals {
     /// Of the cores the shape runs on, the share it kept busy: CPU time against wall time.
     fn busy(&self, cores: usize) -> f64 {
         (self.user + self.system).as_secs_f64() / (self.wall.as_secs_f64() * cores as f64)
+    }
+
+    /// The median and the slowest of [`Totals::runs`], in milliseconds.
+    fn run_times(&self) -> (f64, f64) {
+        let mut runs = self.runs.clone();
+        runs.sort();
+        let ms = |run: Option<&Duration>| run.map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        (ms(runs.get(runs.len() / 2)), ms(runs.last()))
     }
 
     /// The median of [`Totals::waits`], in percent.
@@ -386,16 +399,17 @@ fn main() {
     for _ in 0..RUNS {
         cores.turn();
     }
-    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks | cores busy |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| workers | ticks/s | page faults per M ticks | user CPU s per M ticks | system CPU s per M ticks | cores busy | ms a run, median / slowest |");
+    println!("|---:|---:|---:|---:|---:|---:|---|");
     let rates: Vec<f64> = SHAPES
         .iter()
         .zip(&totals)
         .map(|(shape, totals)| {
             let millions = (RUNS * graph::MESSAGES * shape.inputs()) as f64 / 1e6;
             let rate = totals.ticks_per_second(millions);
+            let (median, slowest) = totals.run_times();
             println!(
-                "| {} | {rate:.0} | {:.0} | {:.3} | {:.3} | {:.0} % |",
+                "| {} | {rate:.0} | {:.0} | {:.3} | {:.3} | {:.0} % | {median:.1} / {slowest:.1} |",
                 shape.label(),
                 totals.faults as f64 / millions,
                 totals.user.as_secs_f64() / millions,
