@@ -107,6 +107,10 @@ struct Pending {
     ticks: Vec<TickRow>,
     /// How many of [`Pending::ticks`] are copied into the open transaction.
     copied: usize,
+    /// The tick buffer of the last commit, emptied, for the next batch's ticks to fill. Grown
+    /// from empty in every batch instead, the buffer of up to [`COMMIT_EVERY_ROWS`] rows and more
+    /// copied every row again at each doubling into freshly faulted pages.
+    spare: Vec<TickRow>,
     /// Updates at or after it, by the grid time they were emitted at; within a time, in
     /// arrival order. Every frontier message folds what it completes, so nothing here is
     /// before the cut the frontiers give.
@@ -188,6 +192,8 @@ pub async fn run(
                 idle = Some(client);
                 outcome?;
                 settle(&config, &batch, &mut progress, &stats);
+                pending.spare = batch.ticks;
+                pending.spare.clear();
             }
         }
         // Right before any commit takes the connection: so an open copy holds every ready tick.
@@ -350,7 +356,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
     }
     let tables = std::mem::take(&mut pending.ready);
     // Copied already, or (after a failed copy) to be written by the commit with the rest.
-    let ticks = std::mem::take(&mut pending.ticks);
+    let ticks = std::mem::replace(&mut pending.ticks, std::mem::take(&mut pending.spare));
     pending.copied = 0;
     progress.reach = progress.reach.max(reach(&tables));
     let stored = match cut {
