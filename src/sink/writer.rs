@@ -107,9 +107,9 @@ struct Pending {
     ticks: Vec<TickRow>,
     /// How many of [`Pending::ticks`] are copied into the open transaction.
     copied: usize,
-    /// The tick buffer of the last commit, emptied, for the next batch's ticks to fill. Grown
-    /// from empty in every batch instead, the buffer of up to [`COMMIT_EVERY_ROWS`] rows and more
-    /// copied every row again at each doubling into freshly faulted pages.
+    /// The tick buffer of the last commit, emptied, which the next batch's ticks fill. Grown
+    /// from empty in every batch instead (to [`COMMIT_EVERY_ROWS`] rows and more), a buffer
+    /// copied its rows again at each doubling, into freshly faulted pages.
     spare: Vec<TickRow>,
     /// Updates at or after it, by the grid time they were emitted at; within a time, in
     /// arrival order. Every frontier message folds what it completes, so nothing here is
@@ -133,6 +133,17 @@ struct Batch {
     positions: Vec<Position>,
     /// The stored cut's frontier after this commit, when it moves.
     frontier: Option<Micros>,
+}
+
+impl Pending {
+    /// Keeps a committed batch's tick buffer, emptied, unless the one kept is larger: a batch
+    /// prepared with nothing ready took no buffer, and its empty one must not replace it.
+    fn keep_spare(&mut self, mut ticks: Vec<TickRow>) {
+        ticks.clear();
+        if ticks.capacity() > self.spare.capacity() {
+            self.spare = ticks;
+        }
+    }
 }
 
 impl Batch {
@@ -192,8 +203,7 @@ pub async fn run(
                 idle = Some(client);
                 outcome?;
                 settle(&config, &batch, &mut progress, &stats);
-                pending.spare = batch.ticks;
-                pending.spare.clear();
+                pending.keep_spare(batch.ticks);
             }
         }
         // Right before any commit takes the connection: so an open copy holds every ready tick.
@@ -651,4 +661,20 @@ async fn write_state(
         .execute(&store_frontier, &[&config.pipeline, &stored_at, now])
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_tick_buffer_is_replaced_only_by_a_larger_one() {
+        let mut pending = Pending::default();
+        pending.keep_spare(Vec::with_capacity(64));
+        pending.keep_spare(Vec::new());
+        assert!(pending.spare.capacity() >= 64);
+        pending.keep_spare(Vec::with_capacity(1024));
+        assert!(pending.spare.capacity() >= 1024);
+        assert!(pending.spare.is_empty());
+    }
 }
