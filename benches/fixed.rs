@@ -3,20 +3,19 @@
 //! Criterion chooses how many iterations to run, so totals a process accumulates (page faults,
 //! system time) cannot be compared between its runs; these can. Each line is 20 runs of the
 //! `dataflow` bench's 200,000 quotes, counted by `getrusage` around the runs alone (making the
-//! quotes and copying them is left out): on 1 worker, on 2, as two separate 1-worker graphs at
-//! once on two threads of this process, each over its own copy of the quotes, and as the same
-//! in two child processes. The last two share no data, and each of their runs ends when both
-//! graphs are done, as a graph on two workers ends when both are; the threads still share the
-//! process (its allocator and address space), the processes only the machine. So their rates
-//! against one worker's say how much of two workers' shortfall from 2 × is the machine's, how
-//! much the process's, and how much the graph's own. After the runs, as many turns time a fixed
-//! amount of arithmetic that touches no memory on one thread and on two at once ([`Cores`]):
-//! what the cores themselves give two busy threads before memory or the allocator cost
-//! anything. Each line also says how busy the shape kept its cores, and for the graphs apart
-//! how long the one done first waited for the other: the part of the shortfall that is
-//! waiting rather than slower work. The allocator's settings come from the environment where
-//! it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"), so one build
-//! compares them.
+//! quotes is left out): on 1 worker, on 2, as two separate 1-worker graphs at once on two threads
+//! of this process, both reading the same quotes, and as the same in two child processes, each with
+//! quotes of its own. The last two share no state, and each of their runs ends when both graphs are
+//! done, as a graph on two workers ends when both are; the threads share the process (its allocator
+//! and address space), the processes only the machine. So their rates against one worker's say how
+//! much of two workers' shortfall from 2 × is the machine's, how much the process's, and how much
+//! the graph's own. After the runs, as many turns time a fixed amount of arithmetic that touches no
+//! memory on one thread and on two at once ([`Cores`]): what the cores themselves give two busy
+//! threads before memory or the allocator cost anything. Each line also says how busy the shape
+//! kept its cores, and for the graphs apart how long the one done first waited for the other: the
+//! part of the shortfall that is waiting rather than slower work. The allocator's settings come
+//! from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page
+//! faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
@@ -66,8 +65,8 @@ impl Shape {
         }
     }
 
-    /// Copies of the quotes one turn reads.
-    fn inputs(self) -> usize {
+    /// Graphs one turn runs, each over all the quotes.
+    fn graphs(self) -> usize {
         match self {
             Shape::Workers(_) => 1,
             Shape::Apart | Shape::Processes => 2,
@@ -77,25 +76,25 @@ impl Shape {
     /// One turn over `input`: the process's own usage around it, and for the children's
     /// graphs what they report of theirs.
     fn turn(self, input: &Logs, children: &mut [GraphChild], totals: &mut Totals) {
-        let copies = match self {
+        let inputs = match self {
             Shape::Processes => Vec::new(),
-            _ => vec![input.clone(); self.inputs()],
+            _ => vec![input.clone(); self.graphs()],
         };
         let before = Usage::now();
         match self {
             Shape::Workers(workers) => {
-                for copy in copies {
-                    std::hint::black_box(graph::run(copy, workers));
+                for input in inputs {
+                    std::hint::black_box(graph::run(input, workers));
                 }
             }
             Shape::Apart => {
                 let start = before.wall;
                 let finished: Vec<Duration> = std::thread::scope(|scope| {
-                    let graphs: Vec<_> = copies
+                    let graphs: Vec<_> = inputs
                         .into_iter()
-                        .map(|copy| {
+                        .map(|input| {
                             scope.spawn(move || {
-                                std::hint::black_box(graph::run(copy, 1));
+                                std::hint::black_box(graph::run(input, 1));
                                 start.elapsed()
                             })
                         })
@@ -111,7 +110,6 @@ impl Shape {
                 children.iter_mut().for_each(GraphChild::go);
                 let reports: Vec<Report> = children.iter_mut().map(GraphChild::done).collect();
                 let wall = before.wall.elapsed();
-                children.iter_mut().for_each(GraphChild::ready);
                 totals.wall += wall;
                 totals.runs.push(wall);
                 reports.iter().for_each(|report| totals.add_child(report));
@@ -141,8 +139,8 @@ struct Report {
     faults: u64,
 }
 
-/// A child process that runs one 1-worker graph over its own copy of the quotes each time it
-/// is told to.
+/// A child process that runs one 1-worker graph over quotes of its own each time it is told
+/// to.
 struct GraphChild {
     process: Child,
     to: ChildStdin,
@@ -163,12 +161,12 @@ impl GraphChild {
         GraphChild { process, to, from }
     }
 
-    /// Waits until the child has its copy ready.
+    /// Waits until the child has its quotes made.
     fn ready(&mut self) {
         assert_eq!(
             self.line(),
             "ready",
-            "a graph child's word once its copy is made"
+            "a graph child's word once its quotes are made"
         );
     }
 
@@ -212,19 +210,17 @@ impl Drop for GraphChild {
     }
 }
 
-/// The child's side: a copy made, `ready`; then on each `go` one run, its usage reported at
-/// once, the next copy made, and `ready` again: the parent times the runs alone, and waits for
-/// the copies before it runs another shape.
+/// The child's side: its quotes made, `ready`; then on each `go` one run, its usage reported
+/// at once.
 fn child() {
     let input = graph::input();
-    let mut copy = input.clone();
     println!("ready");
     for line in std::io::stdin().lock().lines() {
         if line.map_or(true, |l| l != "go") {
             return;
         }
         let before = Usage::now();
-        std::hint::black_box(graph::run(copy, 1));
+        std::hint::black_box(graph::run(input.clone(), 1));
         let after = Usage::now();
         println!(
             "{} {} {} {}",
@@ -233,8 +229,6 @@ fn child() {
             (after.system - before.system).as_micros(),
             after.faults - before.faults
         );
-        copy = input.clone();
-        println!("ready");
     }
 }
 
@@ -405,7 +399,7 @@ fn main() {
         .iter()
         .zip(&totals)
         .map(|(shape, totals)| {
-            let millions = (RUNS * graph::MESSAGES * shape.inputs()) as f64 / 1e6;
+            let millions = (RUNS * graph::MESSAGES * shape.graphs()) as f64 / 1e6;
             let rate = totals.ticks_per_second(millions);
             let (median, slowest) = totals.run_times();
             println!(

@@ -8,6 +8,7 @@
 //! naive reference; benches measure it.
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -38,28 +39,46 @@ pub struct MemorySource {
     pub batch: usize,
 }
 
-/// A partition's messages, in offset order.
-type Log = (PartitionKey, Vec<(Origin, Vec<u8>)>);
+/// A partition's messages, in offset order: their values end to end in one buffer, as a Kafka
+/// fetch response holds them, and where each lies in it. Runs share the buffer and read slices
+/// of it, as the Kafka source reads librdkafka's: the graph starts at a message's bytes and
+/// neither makes nor frees them. When each message was its own allocation, made by the bench's
+/// thread and freed by the worker that read it, those frees were most of what two workers lost
+/// against one in a slow stretch (README, "Benchmarks").
+#[derive(Clone, Debug)]
+struct Log {
+    key: PartitionKey,
+    values: Arc<[u8]>,
+    messages: Arc<[(Origin, Range<usize>)]>,
+}
 
-/// Messages as a Kafka topic holds them: a log per partition. A worker takes the logs of the
-/// partitions it owns and frees each message once admitted, as the Kafka source frees what it
-/// has read. From one flat list, every worker had to pick its own out, and the list was freed
-/// at the end by the worker that finished last: 4 ms of one thread for the benches' 200,000
-/// quotes, while the other waited.
+impl Log {
+    fn value(&self, at: &Range<usize>) -> &[u8] {
+        &self.values[at.clone()]
+    }
+}
+
+/// Messages as a Kafka topic holds them: a log per partition. A worker reads the logs of the
+/// partitions it owns. Cloning shares the buffers, so every run of a bench reads the same input
+/// without copying it.
 #[derive(Clone, Debug, Default)]
 pub struct Logs(Vec<Log>);
 
 impl Logs {
     /// Every message, partition by partition.
-    pub fn messages(&self) -> impl Iterator<Item = &(Origin, Vec<u8>)> {
-        self.0.iter().flat_map(|(_, log)| log)
+    pub fn messages(&self) -> impl Iterator<Item = (Origin, &[u8])> {
+        self.0.iter().flat_map(|log| {
+            log.messages
+                .iter()
+                .map(move |(origin, at)| (*origin, log.value(at)))
+        })
     }
 
     /// The logs each of `peers` workers owns.
     fn by_owner(self, peers: usize) -> Vec<Vec<Log>> {
         let mut shares: Vec<Vec<Log>> = (0..peers).map(|_| Vec::new()).collect();
         for log in self.0 {
-            shares[owner(log.0, peers)].push(log);
+            shares[owner(log.key, peers)].push(log);
         }
         shares
     }
@@ -68,15 +87,28 @@ impl Logs {
 impl From<Vec<(Origin, Vec<u8>)>> for Logs {
     /// Each partition's messages in the order given.
     fn from(messages: Vec<(Origin, Vec<u8>)>) -> Self {
-        let mut logs: Vec<Log> = Vec::new();
+        type Building = (PartitionKey, Vec<u8>, Vec<(Origin, Range<usize>)>);
+        let mut logs: Vec<Building> = Vec::new();
         for (origin, value) in messages {
             let key = (origin.topic, origin.partition);
-            match logs.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, log)) => log.push((origin, value)),
-                None => logs.push((key, vec![(origin, value)])),
-            }
+            let at = match logs.iter().position(|(k, ..)| *k == key) {
+                Some(at) => at,
+                None => {
+                    logs.push((key, Vec::new(), Vec::new()));
+                    logs.len() - 1
+                }
+            };
+            let (_, values, ranges) = &mut logs[at];
+            let start = values.len();
+            values.extend_from_slice(&value);
+            ranges.push((origin, start..values.len()));
         }
-        Logs(logs)
+        let logs = logs.into_iter().map(|(key, values, messages)| Log {
+            key,
+            values: values.into(),
+            messages: messages.into(),
+        });
+        Logs(logs.collect())
     }
 }
 
@@ -148,10 +180,7 @@ where
             .get_mut(index)
             .map(std::mem::take)
             .unwrap_or_default();
-        let mut partitions: Vec<_> = mine
-            .into_iter()
-            .map(|(key, log)| (key, log.into_iter()))
-            .collect();
+        let mut partitions: Vec<(Log, usize)> = mine.into_iter().map(|log| (log, 0)).collect();
 
         let mut input = InputHandleVec::<Micros, Tick>::new();
         let probe = ProbeHandle::new();
@@ -169,7 +198,7 @@ where
 
         let now = Instant::now();
         let mut clocks = Clocks::new(
-            partitions.iter().map(|(k, _)| *k),
+            partitions.iter().map(|(log, _)| log.key),
             source.lateness,
             Duration::MAX,
             now,
@@ -177,10 +206,12 @@ where
         let mut dead = Vec::new();
         let mut batches = ByOwner::new(peers);
         loop {
-            for (key, log) in partitions.iter_mut() {
-                for (origin, value) in log.by_ref().take(source.batch.max(1)) {
+            for (log, read) in partitions.iter_mut() {
+                let end = (*read + source.batch.max(1)).min(log.messages.len());
+                for &(origin, ref at) in &log.messages[*read..end] {
                     let time = *input.time();
-                    match admit(&value, origin, time, source.late, None, &mut clocks, now) {
+                    let value = log.value(at);
+                    match admit(value, origin, time, source.late, None, &mut clocks, now) {
                         Admission::Tick(tick) => {
                             if let Some(owner) = batches.push(tick) {
                                 batches.send(owner, |batch| input.send_batch(batch));
@@ -190,8 +221,9 @@ where
                         Admission::Covered => {}
                     }
                 }
-                if log.as_slice().is_empty() {
-                    clocks.finish(*key);
+                *read = end;
+                if end == log.messages.len() {
+                    clocks.finish(log.key);
                 }
             }
             batches.send_all(|batch| input.send_batch(batch));
@@ -213,5 +245,41 @@ where
     match guards {
         Ok(guards) => guards.join().into_iter().flatten().collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(partition: i32, offset: i64, value: &str) -> (Origin, Vec<u8>) {
+        let origin = Origin {
+            topic: 0,
+            partition,
+            offset,
+        };
+        (origin, value.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn logs_give_back_each_message_in_its_partition_in_order() {
+        let given = vec![
+            message(1, 0, "a"),
+            message(0, 0, ""),
+            message(1, 1, "bcd"),
+            message(0, 1, "ef"),
+        ];
+        let logs = Logs::from(given.clone());
+        let read: Vec<(Origin, Vec<u8>)> = logs
+            .messages()
+            .map(|(origin, value)| (origin, value.to_vec()))
+            .collect();
+        let by_partition = vec![
+            given[0].clone(),
+            given[2].clone(),
+            given[1].clone(),
+            given[3].clone(),
+        ];
+        assert_eq!(read, by_partition);
     }
 }
