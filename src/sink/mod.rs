@@ -8,11 +8,13 @@
 //! | `tick_copy.rs` | `ticks` rows copied straight into the table, ahead of their commit |
 //! | `session.rs` | the writer's connection, with the statements it has prepared on it |
 //! | `history.rs` | the byte layout of a rolling-history segment |
+//! | `expiry.rs` | which rolling-history segments a commit deletes |
 //!
 //! Invariant: each transaction commits a cut (`tickflow_dataflows::cut`): the rows of exactly
 //! the ticks due before it, the state they leave, and the positions that say which messages
 //! they cover, so a restart neither skips nor repeats a message.
 
+pub mod expiry;
 pub mod history;
 pub mod operator;
 pub mod session;

@@ -38,6 +38,7 @@ use tokio::sync::mpsc::Receiver;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
+use super::expiry::{self, Expiry};
 use super::history;
 use super::session::Session;
 use super::tables::{
@@ -133,6 +134,9 @@ struct Batch {
     positions: Vec<Position>,
     /// The stored cut's frontier after this commit, when it moves.
     frontier: Option<Micros>,
+    /// For each pair of `tables.history`, in its order, where its expiry starts
+    /// ([`Expiry::since`]).
+    expire_since: Vec<Micros>,
 }
 
 impl Pending {
@@ -165,6 +169,8 @@ struct Progress {
     reach: Micros,
     /// Whether a commit moved the stored cut yet.
     committed: bool,
+    /// How far each pair's rolling history is expired.
+    expiry: Expiry,
 }
 
 /// Runs until every sender is gone, then commits what is left.
@@ -181,6 +187,7 @@ pub async fn run(
         frontier: config.resumed_at,
         reach: config.resumed_at,
         committed: false,
+        expiry: Expiry::default(),
     };
     let mut ticker = tokio::time::interval(config.commit_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -362,6 +369,7 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
             dead,
             positions: Vec::new(),
             frontier: None,
+            expire_since: Vec::new(),
         };
     }
     let tables = std::mem::take(&mut pending.ready);
@@ -395,12 +403,18 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
             })
         })
         .collect();
+    let expire_since = tables
+        .history
+        .iter()
+        .map(|(pair, h)| progress.expiry.since(pair, expiry::newest(&h.entries)))
+        .collect();
     Batch {
         tables,
         ticks,
         dead,
         positions,
         frontier: Some(stored),
+        expire_since,
     }
 }
 
@@ -465,6 +479,10 @@ async fn commit_retrying(
 fn settle(config: &WriterConfig, batch: &Batch, progress: &mut Progress, stats: &Stats) {
     if let Some(frontier) = batch.frontier {
         progress.frontier = frontier;
+        for (pair, h) in &batch.tables.history {
+            let newest = expiry::newest(&h.entries);
+            progress.expiry.committed(pair, h.keep_after, newest);
+        }
         if !progress.committed {
             progress.committed = true;
             let ms = config.started.elapsed().as_millis() as u64;
@@ -576,24 +594,6 @@ async fn write(
     Ok(())
 }
 
-/// Deletes the rolling-history segments each pair no longer keeps. Most commits expire
-/// nothing, so the work must be one short index range per pair (`rolling_history_expiry`), never
-/// a pass over the table: joined plainly, PostgreSQL hashes the pairs and scans every segment
-/// of every pair, a cost that grows with the table and was a quarter of a live commit. The
-/// `OFFSET 0` keeps the per-pair lookup a subquery, so it stays a parameterised index scan, and
-/// the matches are deleted by their row address.
-const EXPIRE_HISTORY: &str = "
-    DELETE FROM rolling_history
-    WHERE ctid = ANY (ARRAY(
-        SELECT expired.ctid
-        FROM unnest($1::text[], $2::timestamptz[]) AS k(pair, keep_after)
-        CROSS JOIN LATERAL (
-            SELECT h.ctid FROM rolling_history h
-            WHERE h.pair = k.pair AND h.max_ts <= k.keep_after
-            OFFSET 0
-        ) AS expired
-    ))";
-
 /// The pipeline's frontier, in the one row of `pipeline_state`.
 const STORE_FRONTIER: &str = "
     INSERT INTO pipeline_state (pipeline, frontier, updated_at) VALUES ($1, $2, $3)
@@ -637,7 +637,7 @@ async fn write_state(
         .history
         .iter()
         .filter_map(|(pair, h)| {
-            let newest = h.entries.iter().map(|&(t, _)| t).max()?;
+            let newest = expiry::newest(&h.entries)?;
             Some((pair, timestamp(newest), history::encode(&h.entries)))
         })
         .collect();
@@ -646,15 +646,19 @@ async fn write_state(
         .map(|(pair, newest, bytes)| vec![*pair as &(dyn ToSql + Sync), &segment, newest, bytes])
         .collect();
     HISTORY.write(client, rows.iter()).await?;
-    let (pairs, keep_after): (Vec<&str>, Vec<chrono::DateTime<Utc>>) = batch
+    type Bounds = (Vec<chrono::DateTime<Utc>>, Vec<chrono::DateTime<Utc>>);
+    let (pairs, (since, keep_after)): (Vec<&str>, Bounds) = batch
         .tables
         .history
         .iter()
-        .map(|(pair, h)| (pair.as_str(), timestamp(h.keep_after)))
+        .zip(&batch.expire_since)
+        .map(|((pair, h), &since)| (pair.as_str(), (timestamp(since), timestamp(h.keep_after))))
         .unzip();
     if !pairs.is_empty() {
-        let expire = client.prepared(EXPIRE_HISTORY).await?;
-        client.execute(&expire, &[&pairs, &keep_after]).await?;
+        let expire = client.prepared(expiry::EXPIRE).await?;
+        client
+            .execute(&expire, &[&pairs, &since, &keep_after])
+            .await?;
     }
     let store_frontier = client.prepared(STORE_FRONTIER).await?;
     client
