@@ -646,15 +646,11 @@ async fn write_state(
         .map(|(pair, newest, bytes)| vec![*pair as &(dyn ToSql + Sync), &segment, newest, bytes])
         .collect();
     HISTORY.write(client, rows.iter()).await?;
-    type Bounds = (Vec<chrono::DateTime<Utc>>, Vec<chrono::DateTime<Utc>>);
-    let (pairs, (since, keep_after)): (Vec<&str>, Bounds) = batch
-        .tables
-        .history
-        .iter()
-        .zip(&batch.expire_since)
-        .map(|((pair, h), &since)| (pair.as_str(), (timestamp(since), timestamp(h.keep_after))))
-        .unzip();
-    if !pairs.is_empty() {
+    let expiring = &batch.tables.history;
+    if !expiring.is_empty() {
+        let pairs: Vec<&str> = expiring.keys().map(String::as_str).collect();
+        let since: Vec<_> = batch.expire_since.iter().map(|&t| timestamp(t)).collect();
+        let keep_after: Vec<_> = expiring.values().map(|h| timestamp(h.keep_after)).collect();
         let expire = client.prepared(expiry::EXPIRE).await?;
         client
             .execute(&expire, &[&pairs, &since, &keep_after])
