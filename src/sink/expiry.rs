@@ -1,12 +1,12 @@
 //! Which rolling-history segments a commit deletes.
 //!
-//! A pair's segments whose newest tick is at or before its `keep_after` are no longer kept.
-//! Deleted rows leave their entries in `rolling_history_expiry` until a vacuum, so an expiry
-//! that scanned each pair's entries from its first segment stepped over every segment deleted
-//! before: with autovacuum off, at 10M messages of 1,000 pairs, that scan grew from 3 % of the
-//! writer's backend time in the first 2M rows to 39 % in the last (README, twenty-eighth
-//! sitting). [`Expiry`] remembers how far each pair's committed expiries reached, and the next
-//! one starts there.
+//! A pair's segments whose newest tick is at or before its `keep_after` are no longer kept. Deleted
+//! rows leave their entries in `rolling_history_expiry` until PostgreSQL cleans their page (a
+//! vacuum does), so an expiry that scanned each pair's entries from its first segment stepped over
+//! every segment deleted before: with autovacuum off, at 10M messages of 1,000 pairs, that scan
+//! grew from 3 % of the writer's backend time in the first 2M rows to 39 % in the last (README,
+//! twenty-eighth sitting). [`Expiry`] remembers how far each pair's committed expiries reached, and
+//! the next one starts there.
 
 use std::collections::HashMap;
 
