@@ -10,7 +10,7 @@
 //! both price encodings, both timestamp encodings, zero spreads, bounded out-of-order event times
 //! and every kind of dead letter, so a simulated run meets what a real venue can send.
 
-use chrono::{DateTime, Datelike};
+use chrono::{DateTime, Datelike, SecondsFormat};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -305,24 +305,39 @@ fn json_str(s: &str) -> String {
 
 /// Fields are rendered by hand, in a fixed order, because byte-for-byte reproducibility and
 /// deliberately malformed output (duplicate keys) are both outside what a serializer offers.
+/// Into one buffer, with no `String` per field: `tickflow bench`'s live pass renders 50,000
+/// messages a second on the two cores whose latency it measures.
 fn render(fields: &[(&str, String)]) -> String {
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-    format!("{{{}}}", body.join(","))
+    let size = fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 4)
+        .sum::<usize>()
+        + 2;
+    let mut text = String::with_capacity(size);
+    text.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push('"');
+        text.push_str(k);
+        text.push_str("\":");
+        text.push_str(v);
+    }
+    text.push('}');
+    text
 }
 
 /// Integer ticks to text, so prices are exact in both encodings.
 fn price(ticks: i64, decimals: u32, as_number: bool) -> String {
     let scale = 10_i64.pow(decimals);
-    let text = format!(
-        "{}.{:0w$}",
-        ticks / scale,
-        ticks % scale,
-        w = decimals as usize
-    );
+    let (whole, part, w) = (ticks / scale, ticks % scale, decimals as usize);
     if as_number {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
+        let mut text = format!("{whole}.{part:0w$}");
+        text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+        text
     } else {
-        format!("\"{text}\"")
+        format!("\"{whole}.{part:0w$}\"")
     }
 }
 
@@ -332,12 +347,13 @@ fn rfc3339(us: i64, digits: usize) -> Option<String> {
     if !(0..=9999).contains(&dt.year()) {
         return None;
     }
-    let format = if digits == 3 {
-        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    // Not `format` with a pattern, which parses the pattern again for every message.
+    let digits = if digits == 3 {
+        SecondsFormat::Millis
     } else {
-        "%Y-%m-%dT%H:%M:%S%.6fZ"
+        SecondsFormat::Micros
     };
-    Some(dt.format(format).to_string())
+    Some(dt.to_rfc3339_opts(digits, true))
 }
 
 #[cfg(test)]
