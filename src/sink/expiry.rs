@@ -60,15 +60,14 @@ impl Expiry {
     /// at or before the greater of the old bound and `keep_after` is then deleted, but for the
     /// new segment itself when it was kept: the bound stays below it.
     pub fn committed(&mut self, pair: &str, keep_after: Micros, newest: Option<Micros>) {
-        let deleted = self.0.get(pair).map_or(keep_after, |&d| d.max(keep_after));
-        let deleted = match newest {
+        let below_kept = |deleted: Micros| match newest {
             Some(newest) if newest > keep_after => deleted.min(newest - 1),
             _ => deleted,
         };
         match self.0.get_mut(pair) {
-            Some(bound) => *bound = deleted,
+            Some(bound) => *bound = below_kept((*bound).max(keep_after)),
             None => {
-                self.0.insert(pair.to_owned(), deleted);
+                self.0.insert(pair.to_owned(), below_kept(keep_after));
             }
         }
     }
