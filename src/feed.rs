@@ -333,13 +333,12 @@ fn render(fields: &[(&str, String)]) -> String {
 fn price(ticks: i64, decimals: u32, as_number: bool) -> String {
     let scale = 10_i64.pow(decimals);
     let (whole, part, w) = (ticks / scale, ticks % scale, decimals as usize);
+    let quote = if as_number { "" } else { "\"" };
+    let mut text = format!("{quote}{whole}.{part:0w$}{quote}");
     if as_number {
-        let mut text = format!("{whole}.{part:0w$}");
         text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
-        text
-    } else {
-        format!("\"{whole}.{part:0w$}\"")
     }
+    text
 }
 
 /// `digits` is 3 or 6; fewer digits truncate, matching how the engine truncates.
