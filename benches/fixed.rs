@@ -9,7 +9,10 @@
 //! done, as a graph on two workers ends when both are; the threads share the process (its allocator
 //! and address space), the processes only the machine. So their rates against one worker's say how
 //! much of two workers' shortfall from 2 × is the machine's, how much the process's, and how much
-//! the graph's own. After the runs, as many turns time a fixed amount of arithmetic that touches no
+//! the graph's own. A fifth shape runs two workers over the same quotes placed on partitions so
+//! that each worker reads only the pairs it owns: no tick crosses from one worker to the other, so
+//! its rate against two workers' says how much of the graph's own part is the exchange moving ticks
+//! between cores. After the runs, as many turns time a fixed amount of arithmetic that touches no
 //! memory on one thread and on two at once ([`Cores`]): what the cores themselves give two busy
 //! threads before memory or the allocator cost anything. Each line also says how busy the shape
 //! kept its cores, and for the graphs apart how long the one done first waited for the other: the
@@ -24,6 +27,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tickflow_dataflows::memory::Logs;
+use tickflow_dataflows::owner;
+use tickflow_dataflows::route::pair_owner;
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
@@ -44,14 +49,55 @@ enum Shape {
     Apart,
     /// Two 1-worker graphs at once, in child processes of their own.
     Processes,
+    /// One graph on two workers over [`Inputs::owned`].
+    Owned,
 }
 
-const SHAPES: [Shape; 4] = [
+const SHAPES: [Shape; 5] = [
     Shape::Workers(1),
     Shape::Workers(2),
     Shape::Apart,
     Shape::Processes,
+    Shape::Owned,
 ];
+
+/// The quotes the shapes read.
+struct Inputs {
+    /// The `dataflow` bench's: a pair's partition is not chosen by its owner, so about half the
+    /// ticks each of two workers reads belong to the other.
+    shared: Logs,
+    /// The same quotes, each pair on one of the partitions that the worker owning it (of two)
+    /// reads, so no tick crosses the exchange to the other worker.
+    owned: Logs,
+}
+
+impl Inputs {
+    fn new() -> Inputs {
+        let workers = 2;
+        // A worker's pairs in turn over its partitions, so that each holds as many pairs as in
+        // `shared` and their event times advance alike (one with fewer pairs would run ahead, and
+        // the frontier would hold more ticks back).
+        let mut given = vec![0; workers];
+        let owned = quotes::placed(
+            graph::MESSAGES,
+            graph::PAIRS,
+            graph::SPACING_US,
+            |_, name| {
+                let worker = pair_owner(name, workers);
+                let theirs: Vec<i32> = (0..graph::PARTITIONS)
+                    .filter(|&p| owner((0, p), workers) == worker)
+                    .collect();
+                let next = given[worker];
+                given[worker] += 1;
+                theirs[next % theirs.len()]
+            },
+        );
+        Inputs {
+            shared: graph::input(),
+            owned: owned.into(),
+        }
+    }
+}
 
 /// The argument that makes this executable a child of [`Shape::Processes`].
 const CHILD: &str = "--graph-child";
@@ -61,30 +107,31 @@ impl Shape {
     fn cores(self) -> usize {
         match self {
             Shape::Workers(workers) => workers,
-            Shape::Apart | Shape::Processes => 2,
+            Shape::Apart | Shape::Processes | Shape::Owned => 2,
         }
     }
 
     /// Graphs one turn runs, each over all the quotes.
     fn graphs(self) -> usize {
         match self {
-            Shape::Workers(_) => 1,
+            Shape::Workers(_) | Shape::Owned => 1,
             Shape::Apart | Shape::Processes => 2,
         }
     }
 
-    /// One turn over `input`: the process's own usage around it, and for the children's
-    /// graphs what they report of theirs.
-    fn turn(self, input: &Logs, children: &mut [GraphChild], totals: &mut Totals) {
+    /// One turn over its quotes in `logs`: the process's own usage around it, and for the
+    /// children's graphs what they report of theirs.
+    fn turn(self, logs: &Inputs, children: &mut [GraphChild], totals: &mut Totals) {
         let inputs = match self {
             Shape::Processes => Vec::new(),
-            _ => vec![input.clone(); self.graphs()],
+            Shape::Owned => vec![logs.owned.clone()],
+            _ => vec![logs.shared.clone(); self.graphs()],
         };
         let before = Usage::now();
         match self {
-            Shape::Workers(workers) => {
+            Shape::Workers(_) | Shape::Owned => {
                 for input in inputs {
-                    std::hint::black_box(graph::run(input, workers));
+                    std::hint::black_box(graph::run(input, self.cores()));
                 }
             }
             Shape::Apart => {
@@ -127,6 +174,7 @@ impl Shape {
             Shape::Workers(workers) => workers.to_string(),
             Shape::Apart => "1 + 1 apart, threads".to_owned(),
             Shape::Processes => "1 + 1 apart, processes".to_owned(),
+            Shape::Owned => "2, no tick crossing".to_owned(),
         }
     }
 }
@@ -378,14 +426,14 @@ fn main() {
     if std::env::args().any(|a| a == CHILD) {
         return child();
     }
-    let input = graph::input();
+    let logs = Inputs::new();
     let mut children = [GraphChild::spawn(), GraphChild::spawn()];
     children.iter_mut().for_each(GraphChild::ready);
-    let mut totals: [Totals; 4] = Default::default();
+    let mut totals: [Totals; 5] = Default::default();
     let mut cores = Cores::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
-            shape.turn(&input, &mut children, totals);
+            shape.turn(&logs, &mut children, totals);
         }
     }
     // After the graphs, not between their runs: the turn of arithmetic, taken run by run, left
@@ -418,6 +466,10 @@ fn main() {
         "two 1-worker graphs apart against one: threads {:.2} x, processes {:.2} x",
         rates[2] / rates[0],
         rates[3] / rates[0]
+    );
+    println!(
+        "two workers with no tick crossing between them against one: {:.2} x",
+        rates[4] / rates[0]
     );
     println!(
         "the cores alone, two threads of arithmetic against one: {:.2} x",

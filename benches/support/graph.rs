@@ -6,12 +6,18 @@ use tickflow_dataflows::{LatePolicy, MetricsConfig};
 
 use crate::quotes::quotes;
 
-/// Quotes one run reads: 100 pairs on 8 partitions, 10 µs of event time apart.
+/// Quotes one run reads.
 pub const MESSAGES: usize = 200_000;
+/// Pairs they quote, in turn.
+pub const PAIRS: usize = 100;
+/// Partitions they are on, a pair always on the same one.
+pub const PARTITIONS: i32 = 8;
+/// Event time between consecutive quotes.
+pub const SPACING_US: u64 = 10;
 
 /// The quotes of one run, in their partitions' logs.
 pub fn input() -> Logs {
-    quotes(MESSAGES, 100, 8, 10).into()
+    quotes(MESSAGES, PAIRS, PARTITIONS, SPACING_US).into()
 }
 
 /// One run of the graph over `input` on `workers` threads: the number of updates it emitted.
