@@ -74,9 +74,8 @@ struct Inputs {
 impl Inputs {
     fn new() -> Inputs {
         let workers = 2;
-        // A worker's pairs in turn over its partitions, so that each holds as many pairs as in
-        // `shared` and their event times advance alike (one with fewer pairs would run ahead, and
-        // the frontier would hold more ticks back).
+        // A worker's pairs in turn over its partitions, so that each partition holds as many
+        // pairs as in `shared` and the two inputs differ only in which worker reads a pair.
         let mut given = vec![0; workers];
         let owned = quotes::placed(
             graph::MESSAGES,
