@@ -73,7 +73,11 @@ struct Inputs {
 
 impl Inputs {
     fn new() -> Inputs {
-        let workers = 2;
+        let workers = Shape::Owned.cores();
+        let mut partitions: Vec<Vec<i32>> = vec![Vec::new(); workers];
+        for partition in 0..graph::PARTITIONS {
+            partitions[owner((0, partition), workers)].push(partition);
+        }
         // A worker's pairs in turn over its partitions, so that each partition holds as many
         // pairs as in `shared` and the two inputs differ only in which worker reads a pair.
         let mut given = vec![0; workers];
@@ -83,9 +87,7 @@ impl Inputs {
             graph::SPACING_US,
             |_, name| {
                 let worker = pair_owner(name, workers);
-                let theirs: Vec<i32> = (0..graph::PARTITIONS)
-                    .filter(|&p| owner((0, p), workers) == worker)
-                    .collect();
+                let theirs = &partitions[worker];
                 let next = given[worker];
                 given[worker] += 1;
                 theirs[next % theirs.len()]
