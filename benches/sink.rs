@@ -1,26 +1,31 @@
 //! The Postgres sink against a real database, in rows per second: a commit's `ticks` rows
 //! inserted (binary `COPY` straight into the table, `TickCopy`), and its `window_aggregates`
 //! rows upserted onto stored ones (binary `COPY` into the stage, then `INSERT … ON CONFLICT`),
-//! each in one transaction, as the writer does.
+//! each in one transaction, as the writer does. Before them, the sink's own share of a tick
+//! row without the database: its values encoded in the `COPY`'s binary form, as the writer's
+//! `BinaryCopyInWriter` encodes them.
 //! The rows are real: the in-memory graph's output. This is the half of a commit `dataflow`
 //! leaves out.
 //!
 //! The database is `TICKFLOW_BENCH_POSTGRES` (default: local, trust auth); its schema
-//! `tickflow_bench_sink` is dropped and recreated. With no database the bench is skipped.
+//! `tickflow_bench_sink` is dropped and recreated. With no database the database's part is
+//! skipped.
 //!
 //! `cargo bench --bench sink`
 
 use std::time::{Duration, Instant};
 
+use bytes::{BufMut, BytesMut};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tickflow::sink::session::Session;
-use tickflow::sink::tables::{self, TickValues, WindowValues, TICKS, WINDOWS};
+use tickflow::sink::tables::{self, Columns, TickValues, WindowValues, TICKS, WINDOWS};
 use tickflow::sink::tick_copy::TickCopy;
 use tickflow::store::{self, StoreError};
 use tickflow_dataflows::memory::{run, MemorySource};
 use tickflow_dataflows::{LatePolicy, MetricsConfig, Tables, TickRow, WindowRow};
 use tokio::runtime::Runtime;
+use tokio_postgres::types::{IsNull, Type};
 
 #[path = "support/quotes.rs"]
 mod quotes;
@@ -84,6 +89,24 @@ async fn setup(url: &str) -> Option<Session> {
     Some(Session::new(client))
 }
 
+/// Tick rows in the binary `COPY` form, into `out`: per row its column count, then each value
+/// after its length, as `BinaryCopyInWriter::write` lays them out.
+fn encode_ticks(rows: &[&TickRow], types: &[Type], out: &mut BytesMut) {
+    for row in rows {
+        let values = TickValues::new(TOPIC, row);
+        out.put_i16(types.len() as i16);
+        for (value, ty) in values.columns().into_iter().zip(types) {
+            let at = out.len();
+            out.put_i32(0);
+            let len = match value.to_sql_checked(ty, out).expect("a tick value encodes") {
+                IsNull::Yes => -1,
+                IsNull::No => (out.len() - at - 4) as i32,
+            };
+            out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
 /// One commit of tick rows, copied straight into `ticks` as the writer does.
 async fn write_ticks(client: &Session, rows: &[&TickRow]) -> Result<(), StoreError> {
     let values = || rows.iter().map(|r| TickValues::new(TOPIC, r));
@@ -106,16 +129,26 @@ async fn write_windows(client: &Session, rows: &[&WindowRow]) -> Result<(), Stor
 }
 
 fn bench(c: &mut Criterion) {
-    let url = std::env::var("TICKFLOW_BENCH_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    let runtime = Runtime::new().expect("a tokio runtime");
-    let Some(client) = runtime.block_on(setup(&url)) else {
-        return;
-    };
     let tables = tables();
     let ticks: Vec<&TickRow> = tables.ticks.values().take(TICK_ROWS).collect();
     let windows: Vec<&WindowRow> = tables.windows.values().collect();
 
     let mut group = c.benchmark_group("sink");
+    group.throughput(Throughput::Elements(ticks.len() as u64));
+    let types = TICKS.types();
+    let mut out = BytesMut::new();
+    group.bench_function("tick_row_encoding", |b| {
+        b.iter(|| {
+            out.clear();
+            encode_ticks(&ticks, &types, &mut out);
+        })
+    });
+
+    let url = std::env::var("TICKFLOW_BENCH_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let runtime = Runtime::new().expect("a tokio runtime");
+    let Some(client) = runtime.block_on(setup(&url)) else {
+        return;
+    };
     group.sample_size(10);
     // Live, a commit's tick rows are new: empty the table (untimed) before each write.
     group.throughput(Throughput::Elements(ticks.len() as u64));

@@ -6,6 +6,7 @@
 //! | `writer.rs` | the one task that owns the connection and commits a transaction per interval |
 //! | `tables.rs` | how each table is written: binary `COPY` into a staging table, then one upsert |
 //! | `tick_copy.rs` | `ticks` rows copied straight into the table, ahead of their commit |
+//! | `numeric.rs` | a `Decimal` as binary `NUMERIC`, written without allocating |
 //! | `session.rs` | the writer's connection, with the statements it has prepared on it |
 //! | `history.rs` | the byte layout of a rolling-history segment |
 //! | `expiry.rs` | which rolling-history segments a commit deletes |
@@ -16,6 +17,7 @@
 
 pub mod expiry;
 pub mod history;
+pub mod numeric;
 pub mod operator;
 pub mod session;
 pub mod tables;

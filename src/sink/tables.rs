@@ -11,6 +11,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 
+use super::numeric::Numeric;
 use super::session::Session;
 use super::DeadLetter;
 use crate::store::{timestamp, StoreError};
@@ -258,8 +259,12 @@ impl Table {
         let columns: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
         let sql = format!("COPY {target} ({}) FROM STDIN BINARY", columns.join(", "));
         let sink = client.copy_in(&client.prepared(&sql).await?).await?;
-        let types: Vec<Type> = self.columns.iter().map(|(_, t)| t.clone()).collect();
-        Ok(BinaryCopyInWriter::new(sink, &types))
+        Ok(BinaryCopyInWriter::new(sink, &self.types()))
+    }
+
+    /// The binary types of its columns, in staging order.
+    pub fn types(&self) -> Vec<Type> {
+        self.columns.iter().map(|(_, t)| t.clone()).collect()
     }
 
     /// The table's name.
@@ -317,7 +322,7 @@ impl<R: Columns> Columns for &R {
 
 /// The columns every table shares for a tick's prices and metrics, in staging order.
 struct Prices {
-    values: [Decimal; 9],
+    values: [Numeric; 9],
 }
 
 impl Prices {
@@ -341,7 +346,8 @@ impl Prices {
                 max_spread,
                 sma,
                 rolling_avg,
-            ],
+            ]
+            .map(Numeric),
         }
     }
 }
@@ -372,13 +378,14 @@ impl<'a> TickValues<'a> {
 impl Columns for TickValues<'_> {
     fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         let o = &self.row.tick.origin;
-        let mut v: Vec<&(dyn ToSql + Sync)> = vec![
-            &self.topic,
+        let mut v: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(15);
+        v.extend([
+            &self.topic as &(dyn ToSql + Sync),
             &o.partition,
             &o.offset,
             &self.row.tick.quote.pair,
             &self.ts,
-        ];
+        ]);
         v.extend(self.prices.values.iter().map(|d| d as &(dyn ToSql + Sync)));
         v.push(&self.is_late);
         v
