@@ -75,7 +75,7 @@ fn reserve_one(rolling: &mut VecDeque<(Micros, Decimal)>, rolling_window: Micros
     }
     let least = (len / 8).max(16);
     let span = match (rolling.front(), rolling.back()) {
-        (Some(&(oldest, _)), Some(&(newest, _))) => newest - oldest,
+        (Some(&(oldest, _)), Some(&(newest, _))) => newest.saturating_sub(oldest),
         _ => 0,
     };
     let projected = match span {
