@@ -64,10 +64,11 @@ fn keep_after(newest: Micros, rolling_window: Micros) -> Micros {
 /// Makes room for one more tick in a pair's history. A history levels off at the ticks of `2W`
 /// and keeps its buffer from then on, so it grows by an eighth rather than doubling: doubling
 /// would leave up to half of that buffer empty for good (at 1,000 pairs and 1,200 ticks each,
-/// 49 MB held for 29 MB of ticks). While it spans less than `2W`, as every pair's does at the
-/// start of a replay, it grows to the size its ticks so far project for `2W` at their rate, at
-/// most doubling: by eighths a history filling up to 2,000 ticks would be allocated 32 times,
-/// copying 16,425 ticks on the way; by this 8 times, copying 2,032.
+/// 49 MB held for 29 MB of ticks). While it spans less than `2W`, as a new pair's does (and
+/// every pair's in a replay into empty tables), it grows to the size its ticks so far project
+/// for `2W` at their rate, at most doubling: by eighths a history filling up to 2,000 ticks
+/// would be allocated 32 times, copying 16,425 ticks on the way; by this 8 times, copying
+/// 2,032.
 fn reserve_one(rolling: &mut VecDeque<(Micros, Decimal)>, rolling_window: Micros) {
     let len = rolling.len();
     if len < rolling.capacity() {
