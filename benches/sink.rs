@@ -151,7 +151,6 @@ fn bench(c: &mut Criterion) {
     };
     group.sample_size(10);
     // Live, a commit's tick rows are new: empty the table (untimed) before each write.
-    group.throughput(Throughput::Elements(ticks.len() as u64));
     group.bench_function("tick_rows", |b| {
         b.iter_custom(|iters| {
             runtime.block_on(async {
