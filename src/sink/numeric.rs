@@ -3,8 +3,8 @@
 //! A `ticks` row carries nine decimals, so the sink encodes nine a tick. rust_decimal's own
 //! `ToSql` builds each value's base-10,000 digits in a `Vec` of its own, dividing the 96-bit
 //! mantissa by 10,000 a word at a time, then reverses and trims it. This writes the same bytes
-//! from a fixed array, dividing a `u64` where the mantissa fits one (every price and mean of a
-//! market feed does). The bytes are rust_decimal's to the last one (`the_bytes_are_rust_decimals`
+//! from a fixed array, dividing a `u64` where the scaled mantissa fits one (a mean at 12 places
+//! does below about 18 million). The bytes are rust_decimal's to the last one (`the_bytes_are_rust_decimals`
 //! checks any decimal), so what PostgreSQL stores does not change.
 
 use bytes::{BufMut, BytesMut};
@@ -42,9 +42,12 @@ impl Numeric {
         let count = base_10000(value.mantissa().unsigned_abs() * aligned, &mut digits);
         let after_point = usize::from(scale.div_ceil(4));
         let weight = count as i16 - after_point as i16 - 1;
+        // The digits past the point are the `after_point` least significant.
         let trailing_zeros = if weight >= 0 {
-            let fraction = count - (weight as usize + 1);
-            digits[..fraction].iter().take_while(|&&d| d == 0).count()
+            digits[..after_point]
+                .iter()
+                .take_while(|&&d| d == 0)
+                .count()
         } else {
             0
         };

@@ -378,7 +378,7 @@ impl<'a> TickValues<'a> {
 impl Columns for TickValues<'_> {
     fn columns(&self) -> Vec<&(dyn ToSql + Sync)> {
         let o = &self.row.tick.origin;
-        let mut v: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(15);
+        let mut v: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(TICKS.columns.len());
         v.extend([
             &self.topic as &(dyn ToSql + Sync),
             &o.partition,
