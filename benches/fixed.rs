@@ -12,13 +12,16 @@
 //! the graph's own. A fifth shape runs two workers over the same quotes placed on partitions so
 //! that each worker reads only the pairs it owns: no tick crosses from one worker to the other, so
 //! its rate against two workers' says how much of the graph's own part is the exchange moving ticks
-//! between cores. After the runs, as many turns time a fixed amount of arithmetic that touches no
-//! memory on one thread and on two at once ([`Cores`]): what the cores themselves give two busy
-//! threads before memory or the allocator cost anything. Each line also says how busy the shape
-//! kept its cores, and for the graphs apart how long the one done first waited for the other: the
-//! part of the shortfall that is waiting rather than slower work. The allocator's settings come
-//! from the environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page
-//! faults"), so one build compares them.
+//! between cores. The last two shapes run the graph on one worker and on two whose threads stay up
+//! from run to run ([`KeptWorkers`]), as a service's workers do; every other shape starts new
+//! threads each run, and mimalloc serves a new thread memory from elsewhere in its arena, so their
+//! page faults also count memory a run on kept threads would have had again. After the runs, as
+//! many turns time a fixed amount of arithmetic that touches no memory on one thread and on two at
+//! once ([`Cores`]): what the cores themselves give two busy threads before memory or the allocator
+//! cost anything. Each line also says how busy the shape kept its cores, and for the graphs apart
+//! how long the one done first waited for the other: the part of the shortfall that is waiting
+//! rather than slower work. The allocator's settings come from the environment where it names them
+//! (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
@@ -26,9 +29,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tickflow_dataflows::memory::Logs;
+use tickflow_dataflows::memory::{KeptWorkers, Logs};
 use tickflow_dataflows::owner;
 use tickflow_dataflows::route::pair_owner;
+use tickflow_dataflows::MetricsConfig;
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
@@ -51,14 +55,18 @@ enum Shape {
     Processes,
     /// One graph on two workers over [`Inputs::owned`].
     Owned,
+    /// One graph on this many workers kept from run to run ([`KeptWorkers`]).
+    Kept(usize),
 }
 
-const SHAPES: [Shape; 5] = [
+const SHAPES: [Shape; 7] = [
     Shape::Workers(1),
     Shape::Workers(2),
     Shape::Apart,
     Shape::Processes,
     Shape::Owned,
+    Shape::Kept(1),
+    Shape::Kept(2),
 ];
 
 /// The quotes the shapes read.
@@ -107,7 +115,7 @@ impl Shape {
     /// Cores one turn keeps busy when nothing waits.
     fn cores(self) -> usize {
         match self {
-            Shape::Workers(workers) => workers,
+            Shape::Workers(workers) | Shape::Kept(workers) => workers,
             Shape::Apart | Shape::Processes | Shape::Owned => 2,
         }
     }
@@ -115,16 +123,16 @@ impl Shape {
     /// Graphs one turn runs, each over all the quotes.
     fn graphs(self) -> usize {
         match self {
-            Shape::Workers(_) | Shape::Owned => 1,
+            Shape::Workers(_) | Shape::Owned | Shape::Kept(_) => 1,
             Shape::Apart | Shape::Processes => 2,
         }
     }
 
     /// One turn over its quotes in `logs`: the process's own usage around it, and for the
     /// children's graphs what they report of theirs.
-    fn turn(self, logs: &Inputs, children: &mut [GraphChild], totals: &mut Totals) {
+    fn turn(self, logs: &Inputs, standing: &mut Standing, totals: &mut Totals) {
         let inputs = match self {
-            Shape::Processes => Vec::new(),
+            Shape::Processes | Shape::Kept(_) => Vec::new(),
             Shape::Owned => vec![logs.owned.clone()],
             _ => vec![logs.shared.clone(); self.graphs()],
         };
@@ -154,7 +162,12 @@ impl Shape {
                 });
                 totals.apart(&finished);
             }
+            Shape::Kept(workers) => {
+                let kept = &standing.kept[workers - 1];
+                std::hint::black_box(kept.count());
+            }
             Shape::Processes => {
+                let children = &mut standing.children;
                 children.iter_mut().for_each(GraphChild::go);
                 let reports: Vec<Report> = children.iter_mut().map(GraphChild::done).collect();
                 let wall = before.wall.elapsed();
@@ -176,6 +189,7 @@ impl Shape {
             Shape::Apart => "1 + 1 apart, threads".to_owned(),
             Shape::Processes => "1 + 1 apart, processes".to_owned(),
             Shape::Owned => "2, no tick crossing".to_owned(),
+            Shape::Kept(workers) => format!("{workers}, workers kept"),
         }
     }
 }
@@ -186,6 +200,13 @@ struct Report {
     user: Duration,
     system: Duration,
     faults: u64,
+}
+
+/// What stays up from turn to turn: the children of [`Shape::Processes`] and the workers of
+/// [`Shape::Kept`], one worker and two.
+struct Standing {
+    children: [GraphChild; 2],
+    kept: [KeptWorkers<usize>; 2],
 }
 
 /// A child process that runs one 1-worker graph over quotes of its own each time it is told
@@ -428,13 +449,20 @@ fn main() {
         return child();
     }
     let logs = Inputs::new();
-    let mut children = [GraphChild::spawn(), GraphChild::spawn()];
-    children.iter_mut().for_each(GraphChild::ready);
-    let mut totals: [Totals; 5] = Default::default();
+    let kept = |workers| {
+        let metrics = MetricsConfig::default();
+        KeptWorkers::counting(logs.shared.clone(), metrics, graph::source(), workers)
+    };
+    let mut standing = Standing {
+        children: [GraphChild::spawn(), GraphChild::spawn()],
+        kept: [kept(1), kept(2)],
+    };
+    standing.children.iter_mut().for_each(GraphChild::ready);
+    let mut totals: [Totals; 7] = Default::default();
     let mut cores = Cores::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
-            shape.turn(&logs, &mut children, totals);
+            shape.turn(&logs, &mut standing, totals);
         }
     }
     // After the graphs, not between their runs: the turn of arithmetic, taken run by run, left
@@ -471,6 +499,10 @@ fn main() {
     println!(
         "two workers with no tick crossing between them against one: {:.2} x",
         rates[4] / rates[0]
+    );
+    println!(
+        "two workers against one, both kept from run to run: {:.2} x",
+        rates[6] / rates[5]
     );
     println!(
         "the cores alone, two threads of arithmetic against one: {:.2} x",

@@ -20,12 +20,17 @@ pub fn input() -> Logs {
     quotes(MESSAGES, PAIRS, PARTITIONS, SPACING_US).into()
 }
 
-/// One run of the graph over `input` on `workers` threads: the number of updates it emitted.
-pub fn run(input: Logs, workers: usize) -> usize {
-    let source = MemorySource {
+/// How every run reads its quotes.
+pub fn source() -> MemorySource {
+    MemorySource {
         lateness: 1_000_000,
         late: LatePolicy::Update,
         batch: 1024,
-    };
-    count(input, MetricsConfig::default(), source, workers)
+    }
+}
+
+/// One run of the graph over `input` on `workers` new threads: the number of updates it
+/// emitted.
+pub fn run(input: Logs, workers: usize) -> usize {
+    count(input, MetricsConfig::default(), source(), workers)
 }

@@ -10,13 +10,15 @@
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use timely::communication::WorkerGuards;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::{InputHandleVec, ProbeHandle};
+use timely::worker::Worker;
 
 use crate::admit::{admit, Admission, LatePolicy};
 use crate::clock::{owner, Clocks, PartitionKey};
@@ -128,7 +130,6 @@ pub fn run(
     source: MemorySource,
     workers: usize,
 ) -> Outcome {
-    let collect = |batch: &mut Vec<Update>, all: &mut Vec<Update>| all.append(batch);
     let mut outcome = Outcome::default();
     for (updates, dead) in execute(messages, metrics, source, workers, collect) {
         outcome.tables.extend(updates);
@@ -146,14 +147,123 @@ pub fn count(
     source: MemorySource,
     workers: usize,
 ) -> usize {
-    let tally = |batch: &mut Vec<Update>, n: &mut usize| {
-        *n += batch.len();
-        batch.clear();
-    };
     execute(messages, metrics, source, workers, tally)
         .into_iter()
         .map(|(n, _)| n)
         .sum()
+}
+
+/// Keeps every update.
+fn collect(batch: &mut Vec<Update>, all: &mut Vec<Update>) {
+    all.append(batch);
+}
+
+/// Counts a batch of updates and drops them.
+fn tally(batch: &mut Vec<Update>, n: &mut usize) {
+    *n += batch.len();
+    batch.clear();
+}
+
+/// Workers kept across runs, as a service keeps its own for its whole life: each
+/// [`KeptWorkers::run`] runs a new graph over the same messages on the same threads. [`count`]
+/// starts new threads each run, which also faults in memory that kept threads would have had
+/// again: in `fixed` (`benches/fixed.rs`) one worker took 10,100 page faults per million ticks on
+/// new threads and 4,300 on kept ones (medians of 24 batches, README "Benchmarks").
+/// mimalloc starts a thread's search of its arena for free memory at a place given by the
+/// thread's sequence number (`mi_bfield_cycle_iterate` in its `bitmap.c`), a likely reason.
+pub struct KeptWorkers<T> {
+    /// A run order to each worker.
+    go: Vec<mpsc::Sender<()>>,
+    /// What each worker kept of a run's updates.
+    done: mpsc::Receiver<T>,
+    guards: Option<WorkerGuards<()>>,
+}
+
+impl<T: Default + Send + 'static> KeptWorkers<T> {
+    /// `workers` threads waiting to run the graph over `messages`; each worker hands every
+    /// output batch of a run to `take`, which keeps what it needs in the run's `T`.
+    pub fn start<F>(
+        messages: impl Into<Logs>,
+        metrics: MetricsConfig,
+        source: MemorySource,
+        workers: usize,
+        take: F,
+    ) -> KeptWorkers<T>
+    where
+        F: Fn(&mut Vec<Update>, &mut T) + Send + Sync + 'static,
+    {
+        let workers = workers.max(1);
+        let logs = messages.into();
+        let (go, orders): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel()).unzip();
+        let orders = Mutex::new(orders.into_iter().map(Some).collect::<Vec<_>>());
+        let (report, done) = mpsc::channel();
+        let take = Arc::new(take);
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let orders: Option<mpsc::Receiver<()>> = orders
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(worker.index())
+                .and_then(Option::take);
+            let Some(orders) = orders else {
+                return;
+            };
+            while orders.recv().is_ok() {
+                let mine = logs
+                    .clone()
+                    .by_owner(worker.peers())
+                    .into_iter()
+                    .nth(worker.index())
+                    .unwrap_or_default();
+                let (kept, _dead) = run_worker(worker, mine, &metrics, &source, &take);
+                if report.send(kept).is_err() {
+                    return;
+                }
+            }
+        });
+        KeptWorkers {
+            go,
+            done,
+            guards: guards.ok(),
+        }
+    }
+
+    /// One run of the graph on the kept workers: what each worker kept of it.
+    pub fn run(&self) -> Vec<T> {
+        for go in &self.go {
+            let _ = go.send(());
+        }
+        self.go
+            .iter()
+            .filter_map(|_| self.done.recv().ok())
+            .collect()
+    }
+}
+
+impl KeptWorkers<usize> {
+    /// Kept workers that only count the updates, as [`count`] does.
+    pub fn counting(
+        messages: impl Into<Logs>,
+        metrics: MetricsConfig,
+        source: MemorySource,
+        workers: usize,
+    ) -> KeptWorkers<usize> {
+        KeptWorkers::start(messages, metrics, source, workers, tally)
+    }
+
+    /// One run: the number of updates it emitted.
+    pub fn count(&self) -> usize {
+        self.run().into_iter().sum()
+    }
+}
+
+impl<T> Drop for KeptWorkers<T> {
+    /// Ends the workers' loops, then waits for them.
+    fn drop(&mut self) {
+        self.go.clear();
+        if let Some(guards) = self.guards.take() {
+            guards.join();
+        }
+    }
 }
 
 /// The graph on `workers` threads; each worker hands every output batch to `take`, which keeps
@@ -173,79 +283,94 @@ where
     let shares = Arc::new(Mutex::new(messages.into().by_owner(workers)));
     let take = Arc::new(take);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
         let mine = shares
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(index)
+            .get_mut(worker.index())
             .map(std::mem::take)
             .unwrap_or_default();
-        let mut partitions: Vec<(Log, usize)> = mine.into_iter().map(|log| (log, 0)).collect();
-
-        let mut input = InputHandleVec::<Micros, Tick>::new();
-        let probe = ProbeHandle::new();
-        let kept: Rc<RefCell<T>> = Rc::default();
-        let (sink, take) = (Rc::clone(&kept), Arc::clone(&take));
-        worker.dataflow(|scope| {
-            input
-                .to_stream(scope)
-                .quote_metrics(metrics.clone())
-                .probe_with(&probe)
-                .sink(Pipeline, "Collect", move |(input, _frontier)| {
-                    input.for_each(|_time, data| take(data, &mut sink.borrow_mut()));
-                });
-        });
-
-        let now = Instant::now();
-        let mut clocks = Clocks::new(
-            partitions.iter().map(|(log, _)| log.key),
-            source.lateness,
-            Duration::MAX,
-            now,
-        );
-        let mut dead = Vec::new();
-        let mut batches = ByOwner::new(peers);
-        loop {
-            for (log, read) in partitions.iter_mut() {
-                let end = (*read + source.batch.max(1)).min(log.messages.len());
-                for &(origin, ref at) in &log.messages[*read..end] {
-                    let time = *input.time();
-                    let value = log.value(at);
-                    match admit(value, origin, time, source.late, None, &mut clocks, now) {
-                        Admission::Tick(tick) => {
-                            if let Some(owner) = batches.push(tick) {
-                                batches.send(owner, |batch| input.send_batch(batch));
-                            }
-                        }
-                        Admission::Dead(rejection) => dead.push((origin, rejection)),
-                        Admission::Covered => {}
-                    }
-                }
-                *read = end;
-                if end == log.messages.len() {
-                    clocks.finish(log.key);
-                }
-            }
-            batches.send_all(|batch| input.send_batch(batch));
-            match clocks.frontier(now, None) {
-                Some(frontier) if frontier > *input.time() => input.advance_to(frontier),
-                Some(_) => {}
-                None => break,
-            }
-            worker.step();
-        }
-        drop(input);
-        // Parked, not spinning: a worker done early has nothing to do until the others'
-        // progress reaches it, and polling its channels meanwhile takes a core from them.
-        while !probe.done() {
-            worker.step_or_park(None);
-        }
-        (kept.take(), dead)
+        run_worker(worker, mine, &metrics, &source, &take)
     });
     match guards {
         Ok(guards) => guards.join().into_iter().flatten().collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// One worker's part of one graph over `mine`, the logs it reads, to completion.
+fn run_worker<T, F>(
+    worker: &mut Worker,
+    mine: Vec<Log>,
+    metrics: &MetricsConfig,
+    source: &MemorySource,
+    take: &Arc<F>,
+) -> (T, Vec<(Origin, Rejection)>)
+where
+    T: Default + 'static,
+    F: Fn(&mut Vec<Update>, &mut T) + 'static,
+{
+    let peers = worker.peers();
+    let mut partitions: Vec<(Log, usize)> = mine.into_iter().map(|log| (log, 0)).collect();
+
+    let mut input = InputHandleVec::<Micros, Tick>::new();
+    let probe = ProbeHandle::new();
+    let kept: Rc<RefCell<T>> = Rc::default();
+    let (sink, take) = (Rc::clone(&kept), Arc::clone(take));
+    worker.dataflow(|scope| {
+        input
+            .to_stream(scope)
+            .quote_metrics(metrics.clone())
+            .probe_with(&probe)
+            .sink(Pipeline, "Collect", move |(input, _frontier)| {
+                input.for_each(|_time, data| take(data, &mut sink.borrow_mut()));
+            });
+    });
+
+    let now = Instant::now();
+    let mut clocks = Clocks::new(
+        partitions.iter().map(|(log, _)| log.key),
+        source.lateness,
+        Duration::MAX,
+        now,
+    );
+    let mut dead = Vec::new();
+    let mut batches = ByOwner::new(peers);
+    loop {
+        for (log, read) in partitions.iter_mut() {
+            let end = (*read + source.batch.max(1)).min(log.messages.len());
+            for &(origin, ref at) in &log.messages[*read..end] {
+                let time = *input.time();
+                let value = log.value(at);
+                match admit(value, origin, time, source.late, None, &mut clocks, now) {
+                    Admission::Tick(tick) => {
+                        if let Some(owner) = batches.push(tick) {
+                            batches.send(owner, |batch| input.send_batch(batch));
+                        }
+                    }
+                    Admission::Dead(rejection) => dead.push((origin, rejection)),
+                    Admission::Covered => {}
+                }
+            }
+            *read = end;
+            if end == log.messages.len() {
+                clocks.finish(log.key);
+            }
+        }
+        batches.send_all(|batch| input.send_batch(batch));
+        match clocks.frontier(now, None) {
+            Some(frontier) if frontier > *input.time() => input.advance_to(frontier),
+            Some(_) => {}
+            None => break,
+        }
+        worker.step();
+    }
+    drop(input);
+    // Parked, not spinning: a worker done early has nothing to do until the others'
+    // progress reaches it, and polling its channels meanwhile takes a core from them.
+    while !probe.done() {
+        worker.step_or_park(None);
+    }
+    (kept.take(), dead)
 }
 
 #[cfg(test)]
@@ -281,5 +406,42 @@ mod tests {
             given[3].clone(),
         ];
         assert_eq!(read, by_partition);
+    }
+
+    /// A graph run again on kept workers makes the tables one run on new workers makes, each
+    /// time: the workers carry nothing from one run into the next.
+    #[test]
+    fn kept_workers_run_the_graph_afresh_each_time() {
+        let messages: Vec<(Origin, Vec<u8>)> = (0..400)
+            .map(|i: i64| {
+                let value = format!(
+                    r#"{{"pair":"P{}-USD","bid":"1.5","ask":"2","timestamp":{}}}"#,
+                    i % 7,
+                    1_763_700_000_000 + i
+                );
+                message((i % 4) as i32, i / 4, &value)
+            })
+            .collect();
+        let source = MemorySource {
+            lateness: 1_000,
+            late: LatePolicy::Update,
+            batch: 16,
+        };
+        let once = run(
+            messages.clone(),
+            MetricsConfig::default(),
+            source.clone(),
+            2,
+        )
+        .tables;
+        assert_eq!(once.ticks.len(), 400);
+        let kept = KeptWorkers::start(messages, MetricsConfig::default(), source, 2, collect);
+        for _ in 0..3 {
+            let mut tables = Tables::default();
+            kept.run()
+                .into_iter()
+                .for_each(|updates| tables.extend(updates));
+            assert_eq!(tables, once);
+        }
     }
 }
