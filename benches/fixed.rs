@@ -14,14 +14,14 @@
 //! its rate against two workers' says how much of the graph's own part is the exchange moving ticks
 //! between cores. The last two shapes run the graph on one worker and on two whose threads stay up
 //! from run to run ([`KeptWorkers`]), as a service's workers do; every other shape starts new
-//! threads each run, and mimalloc serves a new thread memory from elsewhere in its arena, so their
-//! page faults also count memory a run on kept threads would have had again. After the runs, as
-//! many turns time a fixed amount of arithmetic that touches no memory on one thread and on two at
-//! once ([`Cores`]): what the cores themselves give two busy threads before memory or the allocator
-//! cost anything. Each line also says how busy the shape kept its cores, and for the graphs apart
-//! how long the one done first waited for the other: the part of the shortfall that is waiting
-//! rather than slower work. The allocator's settings come from the environment where it names them
-//! (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"), so one build compares them.
+//! threads each run, which fault in memory that kept threads have again (see [`KeptWorkers`]).
+//! After the runs, as many turns time a fixed amount of arithmetic that touches no memory on one
+//! thread and on two at once ([`Cores`]): what the cores themselves give two busy threads before
+//! memory or the allocator cost anything. Each line also says how busy the shape kept its cores,
+//! and for the graphs apart how long the one done first waited for the other: the part of the
+//! shortfall that is waiting rather than slower work. The allocator's settings come from the
+//! environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"),
+//! so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 

@@ -227,7 +227,8 @@ impl<T: Default + Send + 'static> KeptWorkers<T> {
         }
     }
 
-    /// One run of the graph on the kept workers: what each worker kept of it.
+    /// One run of the graph on the kept workers: what each worker kept of it. A worker that
+    /// panics leaves this waiting, as it leaves its peers: these serve tests and benches.
     pub fn run(&self) -> Vec<T> {
         for go in &self.go {
             let _ = go.send(());
