@@ -179,6 +179,9 @@ pub struct KeptWorkers<T> {
     guards: Option<WorkerGuards<()>>,
 }
 
+/// A kept worker's run orders and the logs it reads.
+type KeptShare = (mpsc::Receiver<()>, Vec<Log>);
+
 impl<T: Default + Send + 'static> KeptWorkers<T> {
     /// `workers` threads waiting to run the graph over `messages`; each worker hands every
     /// output batch of a run to `take`, which keeps what it needs in the run's `T`.
@@ -193,28 +196,22 @@ impl<T: Default + Send + 'static> KeptWorkers<T> {
         F: Fn(&mut Vec<Update>, &mut T) + Send + Sync + 'static,
     {
         let workers = workers.max(1);
-        let logs = messages.into();
         let (go, orders): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel()).unzip();
-        let orders = Mutex::new(orders.into_iter().map(Some).collect::<Vec<_>>());
+        // Each worker's run orders and the logs it reads, split once for every run.
+        let shares: Vec<Option<KeptShare>> = orders
+            .into_iter()
+            .zip(messages.into().by_owner(workers))
+            .map(Some)
+            .collect();
+        let shares = Mutex::new(shares);
         let (report, done) = mpsc::channel();
         let take = Arc::new(take);
         let guards = timely::execute(timely::Config::process(workers), move |worker| {
-            let orders: Option<mpsc::Receiver<()>> = orders
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_mut(worker.index())
-                .and_then(Option::take);
-            let Some(orders) = orders else {
+            let Some((orders, mine)) = take_share(&shares, worker.index()) else {
                 return;
             };
             while orders.recv().is_ok() {
-                let mine = logs
-                    .clone()
-                    .by_owner(worker.peers())
-                    .into_iter()
-                    .nth(worker.index())
-                    .unwrap_or_default();
-                let (kept, _dead) = run_worker(worker, mine, &metrics, &source, &take);
+                let (kept, _dead) = run_worker(worker, mine.clone(), &metrics, &source, &take);
                 if report.send(kept).is_err() {
                     return;
                 }
@@ -281,21 +278,26 @@ where
     F: Fn(&mut Vec<Update>, &mut T) + Send + Sync + 'static,
 {
     let workers = workers.max(1);
-    let shares = Arc::new(Mutex::new(messages.into().by_owner(workers)));
+    let shares = Mutex::new(messages.into().by_owner(workers));
     let take = Arc::new(take);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
-        let mine = shares
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(worker.index())
-            .map(std::mem::take)
-            .unwrap_or_default();
+        let mine = take_share(&shares, worker.index());
         run_worker(worker, mine, &metrics, &source, &take)
     });
     match guards {
         Ok(guards) => guards.join().into_iter().flatten().collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// Worker `index`'s share, taken out of `shares`: each worker's closure sees them all.
+fn take_share<T: Default>(shares: &Mutex<Vec<T>>, index: usize) -> T {
+    shares
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_mut(index)
+        .map(std::mem::take)
+        .unwrap_or_default()
 }
 
 /// One worker's part of one graph over `mine`, the logs it reads, to completion.

@@ -1,11 +1,11 @@
 //! A `Decimal` as PostgreSQL's binary `NUMERIC`, written without allocating.
 //!
-//! A `ticks` row carries nine decimals, so the sink encodes nine a tick. rust_decimal's own
-//! `ToSql` builds each value's base-10,000 digits in a `Vec` of its own, dividing the 96-bit
-//! mantissa by 10,000 a word at a time, then reverses and trims it. This writes the same bytes
-//! from a fixed array, dividing a `u64` where the scaled mantissa fits one (a mean at 12 places
-//! does below about 18 million). The bytes are rust_decimal's to the last one (`the_bytes_are_rust_decimals`
-//! checks any decimal), so what PostgreSQL stores does not change.
+//! A `ticks` row carries nine decimals, so the sink encodes nine a tick. rust_decimal's own `ToSql`
+//! builds each value's base-10,000 digits in a `Vec` of its own, dividing the 96-bit mantissa by
+//! 10,000 a word at a time, then reverses and trims it. This writes the same bytes from a fixed
+//! array, dividing a `u64` where the scaled mantissa fits one (a mean at 12 places does below about
+//! 18 million). The bytes are rust_decimal's to the last one (`the_bytes_are_rust_decimals` checks
+//! any decimal), so what PostgreSQL stores does not change.
 
 use bytes::{BufMut, BytesMut};
 use rust_decimal::Decimal;
