@@ -89,7 +89,7 @@ fn bench(c: &mut Criterion) {
                 let end = window_start(tick.quote.ts, WINDOW) + WINDOW;
                 let key = match &mut key {
                     Some(k) if k.0 == end => k,
-                    slot => slot.insert((end, WINDOW, tick.quote.pair.clone())),
+                    slot => slot.insert((end, WINDOW, tick.quote.pair.to_string())),
                 };
                 match windows.get_mut(key) {
                     Some(agg) => agg.merge(&WindowAgg::of(tick)),

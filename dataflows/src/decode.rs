@@ -14,6 +14,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::pair_name::pair_name;
 use crate::quote::Quote;
 
 mod flat;
@@ -97,7 +98,7 @@ pub fn decode(value: &[u8]) -> Result<Quote, Rejection> {
     let spread = exact_sum(ask, bid, true).ok_or_else(inexact)?;
     let mid = half(sum).ok_or_else(inexact)?;
     Ok(Quote {
-        pair: pair.to_owned(),
+        pair: pair_name(pair),
         bid,
         ask,
         mid,

@@ -10,6 +10,7 @@
 //! | [`resume`] | the operator state a cut stored | a resumed run continues exactly as the original |
 //! | [`route`] | which worker owns a pair; ticks batched by it | a batch of one owner crosses the exchange whole |
 //! | [`operators`] | the timely operators | per-pair work at release time, in processing order |
+//! | [`pair_name`](mod@pair_name) | a quote's pair name, kept once per process | a name is the same text however it is held |
 //! | [`pair_state`] | the per-tick fold of one pair | metrics depend on processing order only |
 //! | [`window`] | a tumbling window's aggregate | merge is associative in processing order |
 //! | [`extreme`] | `max` and `min` of decimals for the extremes | the same bits as `Decimal`'s |
@@ -26,6 +27,7 @@ pub mod extreme;
 pub mod memory;
 pub mod operators;
 pub mod output;
+pub mod pair_name;
 pub mod pair_state;
 pub mod quote;
 pub mod resume;
@@ -40,6 +42,7 @@ pub use cut::{cell, Ledger, PartitionCut, CUT_GRID};
 pub use decode::{decode, Rejection};
 pub use operators::QuoteMetrics;
 pub use output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
+pub use pair_name::{pair_name, PairName};
 pub use pair_state::{Extremes, PairState, TickMetrics};
 pub use quote::{Micros, Origin, Quote, Tick};
 pub use resume::Resume;

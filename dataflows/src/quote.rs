@@ -7,14 +7,16 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::pair_name::PairName;
+
 /// Event time in microseconds since the Unix epoch: the timely timestamp of the whole graph.
 pub type Micros = u64;
 
 /// A validated canonical quote, with its exact derived prices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
-    /// The trimmed pair, 1 to 32 bytes.
-    pub pair: String,
+    /// The trimmed pair, 1 to 32 bytes: shared, not allocated per quote ([`crate::pair_name`]).
+    pub pair: PairName,
     /// Best bid, strictly positive.
     pub bid: Decimal,
     /// Best ask, at least `bid`.

@@ -32,7 +32,7 @@ impl Tables {
                 self.ticks.insert(row.tick.origin, row);
             }
             Update::Pair(row) => {
-                self.pairs.insert(row.last.tick.quote.pair.clone(), row);
+                self.pairs.insert(row.last.tick.quote.pair.to_string(), row);
             }
             Update::Window(row) => match self.windows.get_mut(&row.key) {
                 Some(stored) if row.delta => {

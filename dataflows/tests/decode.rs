@@ -643,7 +643,7 @@ fn valid_messages_decode_exactly() {
     let mut failures = Vec::new();
     for c in &cases {
         let expected = Quote {
-            pair: c.pair.to_owned(),
+            pair: c.pair.to_owned().into(),
             bid: d(c.bid),
             ask: d(c.ask),
             mid: d(c.mid),

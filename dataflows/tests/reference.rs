@@ -85,7 +85,7 @@ fn reference(ticks: &BTreeMap<Origin, TickRow>, config: &MetricsConfig) -> Table
     let mut by_pair: BTreeMap<String, Vec<&TickRow>> = BTreeMap::new();
     for row in ticks.values() {
         by_pair
-            .entry(row.tick.quote.pair.clone())
+            .entry(row.tick.quote.pair.to_string())
             .or_default()
             .push(row);
     }
@@ -153,7 +153,7 @@ fn reference(ticks: &BTreeMap<Origin, TickRow>, config: &MetricsConfig) -> Table
                     late_ticks: w.iter().filter(|r| r.tick.is_late()).count() as u64,
                 };
                 let key = tickflow_dataflows::WindowKey {
-                    pair: w[0].tick.quote.pair.clone(),
+                    pair: w[0].tick.quote.pair.to_string(),
                     width,
                     start,
                 };

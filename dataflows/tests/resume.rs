@@ -33,7 +33,7 @@ fn tick(
     let ask = bid + Decimal::new(spread_cents, 2);
     Tick {
         quote: Quote {
-            pair: format!("P{pair}"),
+            pair: format!("P{pair}").into(),
             bid,
             ask,
             mid: (bid + ask) / Decimal::TWO,

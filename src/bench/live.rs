@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
-use tickflow_dataflows::{decode, Micros};
+use tickflow_dataflows::{decode, Micros, PairName};
 use tokio_postgres::{Client, Row};
 
 use crate::feed::{Feed, FeedConfig};
@@ -98,7 +98,7 @@ struct Sent {
 /// Messages sent and not yet seen committed, by pair, in event-time order.
 #[derive(Default)]
 struct Pending {
-    by_pair: Mutex<HashMap<String, VecDeque<Sent>>>,
+    by_pair: Mutex<HashMap<PairName, VecDeque<Sent>>>,
     measured_outstanding: AtomicU64,
 }
 

@@ -51,6 +51,7 @@ use timely::dataflow::Stream;
 use crate::config::MetricsConfig;
 use crate::cut::{cell, CUT_GRID};
 use crate::output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
+use crate::pair_name::{kept_address, PairName};
 use crate::pair_state::PairState;
 use crate::quote::{Micros, Tick};
 use crate::route::{by_pair, pair_owner};
@@ -173,6 +174,10 @@ struct Fold {
     /// Hashed with foldhash: stashing a tick took 625 instructions with SipHash, 448 with it
     /// (callgrind of `dataflow/graph/1`); pair names come from outside, so the seed is random.
     slots: HashMap<String, usize, RandomState>,
+    /// The same slots by a kept name's place ([`kept_address`]), looked up first: two words
+    /// hashed rather than the name. A name owned by its tick, or seen first here, is looked up
+    /// in `slots`.
+    kept_slots: HashMap<(usize, usize), usize, RandomState>,
     windows: OpenWindows,
     /// Ticks not yet released, by the cell of their processing time: a release takes whole
     /// cells off the front instead of sifting every stashed tick.
@@ -211,6 +216,7 @@ impl Fold {
             last: vec![LastGroup::default(); pairs.len()],
             pairs,
             slots,
+            kept_slots: HashMap::default(),
             windows,
             stash: BTreeMap::new(),
         }
@@ -219,17 +225,7 @@ impl Fold {
     /// Keeps arrived ticks until the frontier passes them.
     fn stash(&mut self, ticks: &mut Vec<Tick>) {
         for tick in ticks.drain(..) {
-            let slot = match self.slots.get(&tick.quote.pair) {
-                Some(&slot) => slot,
-                None => {
-                    let slot = self.pairs.len();
-                    self.pairs
-                        .push((tick.quote.pair.clone(), PairState::default()));
-                    self.slots.insert(tick.quote.pair.clone(), slot);
-                    self.last.push(LastGroup::default());
-                    slot
-                }
-            };
+            let slot = self.slot(&tick.quote.pair);
             let at = cell(tick.due);
             let last = &mut self.last[slot];
             let hint = (last.cell == at).then_some(last.group);
@@ -237,6 +233,28 @@ impl Fold {
             (last.group, last.ticks) = target.push(slot, tick, hint, last.ticks);
             last.cell = at;
         }
+    }
+
+    /// The slot of `pair`, made for it if the pair is new.
+    fn slot(&mut self, pair: &PairName) -> usize {
+        let address = kept_address(pair);
+        if let Some(&slot) = address.and_then(|a| self.kept_slots.get(&a)) {
+            return slot;
+        }
+        let slot = match self.slots.get(&**pair) {
+            Some(&slot) => slot,
+            None => {
+                let slot = self.pairs.len();
+                self.pairs.push((pair.to_string(), PairState::default()));
+                self.slots.insert(pair.to_string(), slot);
+                self.last.push(LastGroup::default());
+                slot
+            }
+        };
+        if let Some(address) = address {
+            self.kept_slots.insert(address, slot);
+        }
+        slot
     }
 
     /// Processes the stashed ticks the frontier has passed and closes the windows it reached,
@@ -538,5 +556,32 @@ mod tests {
             (later + 2, 1, 1),
         ];
         assert_eq!(rows, expected);
+    }
+
+    /// A pair's name may come kept or owned ([`crate::pair_name`]): an owned one once names are
+    /// no longer kept, or a kept one a thread had not seen then. Either way the pair has one
+    /// slot, one state: its tick count runs on across both.
+    #[test]
+    fn a_pair_named_kept_and_owned_has_one_state() {
+        let mut ticks = vec![tick(0, 0, 1), tick(0, 1, 2), tick(0, 2, 3)];
+        assert!(
+            kept_address(&ticks[0].quote.pair).is_some(),
+            "decoded names are kept"
+        );
+        ticks[0].quote.pair = PairName::Owned(ticks[0].quote.pair.to_string());
+        let mut fold = Fold::new(MetricsConfig::default(), 0, 1);
+        fold.stash(&mut ticks);
+        let mut cells = Vec::new();
+        fold.release(Micros::MAX, &mut cells);
+        let counts: Vec<u64> = cells
+            .iter()
+            .flat_map(|(_, updates)| updates)
+            .filter_map(|update| match update {
+                Update::Pair(row) => Some(row.tick_count),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fold.pairs.len(), 1);
+        assert_eq!(counts.last(), Some(&3));
     }
 }
