@@ -558,9 +558,9 @@ mod tests {
         assert_eq!(rows, expected);
     }
 
-    /// A pair's name may come kept or owned ([`crate::pair_name`]): an owned one once names are
-    /// no longer kept, or a kept one a thread had not seen then. Either way the pair has one
-    /// slot, one state: its tick count runs on across both.
+    /// A pair's name may come kept or owned ([`crate::pair_name`]): once the process keeps no
+    /// more names, a thread that had not seen a kept one gets it owned. Either way the pair has
+    /// one slot, one state: its tick count runs on across both.
     #[test]
     fn a_pair_named_kept_and_owned_has_one_state() {
         let mut ticks = vec![tick(0, 0, 1), tick(0, 1, 2), tick(0, 2, 3)];
