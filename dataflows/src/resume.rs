@@ -37,10 +37,13 @@ impl Resume {
         let pairs = pairs
             .into_iter()
             .map(|(pair, row)| {
-                let kept = history.remove(&pair).map(|h| h.entries).unwrap_or_default();
+                let kept = history
+                    .remove(&*pair)
+                    .map(|h| h.entries)
+                    .unwrap_or_default();
                 let state =
                     PairState::restore(row.extremes(), row.recent_mids, kept, rolling_window);
-                (pair, state)
+                (pair.into_owned(), state)
             })
             .collect();
         let windows = windows

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::output::{HistoryRow, PairRow, TickRow, Update, WindowKey, WindowRow};
+use crate::pair_name::PairName;
 use crate::quote::Origin;
 
 /// Rows by primary key. `ticks` is keyed by origin; the sink adds the topic name.
@@ -15,8 +16,8 @@ use crate::quote::Origin;
 pub struct Tables {
     /// `ticks`.
     pub ticks: BTreeMap<Origin, TickRow>,
-    /// `pair_metrics`.
-    pub pairs: BTreeMap<String, PairRow>,
+    /// `pair_metrics`, by the pair's name as its ticks carry it: a kept name is cloned for free.
+    pub pairs: BTreeMap<PairName, PairRow>,
     /// `window_aggregates`.
     pub windows: BTreeMap<WindowKey, WindowRow>,
     /// Each pair's rolling history: the entries appended, and the latest `keep_after`.
@@ -32,7 +33,7 @@ impl Tables {
                 self.ticks.insert(row.tick.origin, row);
             }
             Update::Pair(row) => {
-                self.pairs.insert(row.last.tick.quote.pair.to_string(), row);
+                self.pairs.insert(row.last.tick.quote.pair.clone(), row);
             }
             Update::Window(row) => match self.windows.get_mut(&row.key) {
                 Some(stored) if row.delta => {
