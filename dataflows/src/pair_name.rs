@@ -19,7 +19,8 @@ use foldhash::fast::RandomState;
 /// A quote's pair: kept for the process, or owned when [`LIMIT`] names are kept already.
 pub type PairName = Cow<'static, str>;
 
-/// Names kept at most: a few MiB at 32 bytes a name, more pairs than a venue lists.
+/// Names kept at most: 2 MiB of names at 32 bytes each, and about 16 bytes of set entry per name
+/// in the process's set and in each decoding thread's.
 pub const LIMIT: usize = 65_536;
 
 type Names = HashSet<&'static str, RandomState>;
