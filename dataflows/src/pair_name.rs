@@ -65,23 +65,26 @@ pub fn kept_address(name: &PairName) -> Option<(usize, usize)> {
 
 /// The kept copy of `name`, kept now if it is new and there is room.
 fn keep(name: &str) -> Option<&'static str> {
-    if FULL.load(Ordering::Relaxed) {
-        return None;
-    }
-    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-    let found = keep_in(&mut kept, name, LIMIT);
-    if found.is_none() {
-        FULL.store(true, Ordering::Relaxed);
-    }
-    found
+    keep_in(&KEPT, &FULL, name, LIMIT)
 }
 
-/// `name` as kept in `kept`, leaked into it if new and `kept` holds fewer than `limit`.
-fn keep_in(kept: &mut Names, name: &str, limit: usize) -> Option<&'static str> {
+/// `name` as kept in `kept`, leaked into it if new and `kept` holds fewer than `limit`; once it
+/// holds `limit`, `full` is set and no name is looked up in `kept` again, kept or not.
+fn keep_in(
+    kept: &Mutex<Names>,
+    full: &AtomicBool,
+    name: &str,
+    limit: usize,
+) -> Option<&'static str> {
+    if full.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(&name) = kept.get(name) {
         return Some(name);
     }
     if kept.len() >= limit {
+        full.store(true, Ordering::Relaxed);
         return None;
     }
     let name: &'static str = Box::leak(name.into());
@@ -110,15 +113,25 @@ mod tests {
 
     #[test]
     fn names_beyond_the_limit_are_not_kept() {
-        let mut kept = Names::default();
-        assert_eq!(keep_in(&mut kept, "A-USD", 2), Some("A-USD"));
-        assert_eq!(keep_in(&mut kept, "B-USD", 2), Some("B-USD"));
-        assert_eq!(keep_in(&mut kept, "C-USD", 2), None);
+        let (kept, full) = (Mutex::default(), AtomicBool::new(false));
+        assert_eq!(keep_in(&kept, &full, "A-USD", 2), Some("A-USD"));
+        assert_eq!(keep_in(&kept, &full, "B-USD", 2), Some("B-USD"));
         assert_eq!(
-            keep_in(&mut kept, "A-USD", 2),
+            keep_in(&kept, &full, "A-USD", 2),
             Some("A-USD"),
-            "kept ones still found"
+            "kept ones found while there is room"
         );
-        assert_eq!(kept.len(), 2);
+        assert!(!full.load(Ordering::Relaxed));
+        assert_eq!(keep_in(&kept, &full, "C-USD", 2), None);
+        assert!(
+            full.load(Ordering::Relaxed),
+            "the first name refused fills it"
+        );
+        assert_eq!(
+            keep_in(&kept, &full, "A-USD", 2),
+            None,
+            "once full, not even a kept name takes the lock: a thread that has not seen it owns it"
+        );
+        assert_eq!(kept.lock().map(|k| k.len()).ok(), Some(2));
     }
 }
