@@ -71,6 +71,14 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         );
     }
     assert_eq!(report["copy"]["rows"], 20_000, "{report:#}");
+    // Every pass that writes says what PostgreSQL did meanwhile: each commits rows, so each
+    // wrote WAL; the raw drain writes nothing and says nothing.
+    assert!(raw["postgres"].is_null(), "{raw:#}");
+    for writer in passes.iter().chain([&report["copy"], &report["live"]]) {
+        let postgres = &writer["postgres"];
+        assert!(postgres["wal_bytes"].as_i64() > Some(0), "{writer:#}");
+        assert!(postgres["checkpoints"].as_i64() >= Some(0), "{writer:#}");
+    }
 
     let live = &report["live"];
     let latency = &live["latency"];

@@ -14,6 +14,8 @@ use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, TryStreamExt};
 use tokio_postgres::Client;
 
+use super::server::{self, Activity};
+
 /// Bytes per message of the timed `COPY`: many rows each, as `psql`'s `\copy` or a file load
 /// sends them.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -25,6 +27,8 @@ pub struct Copied {
     pub rows: u64,
     /// Time of the `COPY … FROM STDIN`.
     pub seconds: f64,
+    /// PostgreSQL's checkpoints and WAL during it.
+    pub postgres: Option<Activity>,
 }
 
 /// Reads `ticks` out, empties it, and times copying the same bytes back in, from a checkpoint as
@@ -40,7 +44,7 @@ pub async fn copy_ticks(client: &Client) -> anyhow::Result<Copied> {
         .batch_execute("TRUNCATE ticks")
         .await
         .context("emptying ticks")?;
-    super::checkpoint(client).await;
+    let before = super::checkpoint(client).await;
     let started = Instant::now();
     let sink = client
         .copy_in::<_, Bytes>("COPY ticks FROM STDIN (FORMAT binary)")
@@ -51,9 +55,11 @@ pub async fn copy_ticks(client: &Client) -> anyhow::Result<Copied> {
         sink.send(chunk).await.context("copying ticks in")?;
     }
     let rows = sink.finish().await.context("finishing the COPY")?;
+    let seconds = started.elapsed().as_secs_f64();
     Ok(Copied {
         rows,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
+        postgres: server::between(before, server::read(client).await),
     })
 }
 

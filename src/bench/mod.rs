@@ -13,6 +13,7 @@
 //! | `drain.rs` | the consume-only pass (the hidden `tickflow drain`) |
 //! | `copy.rs` | the binary `COPY` ceiling for tick rows |
 //! | `live.rs` | the live pass: offered rate in, produce-to-commit latency out |
+//! | `server.rs` | the checkpoints PostgreSQL started and the WAL it wrote during a pass |
 //! | `report.rs` | the figures, the targets, the table |
 
 mod child;
@@ -20,6 +21,7 @@ mod copy;
 pub mod drain;
 mod live;
 mod report;
+mod server;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -106,7 +108,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
                 ]),
             )?
             .wait()?;
-            report.raw = Some(Pass::of("raw drain", None, None, &drained)?);
+            report.raw = Some(Pass::of("raw drain", None, None, &drained, None)?);
         }
         for &workers in &args.workers {
             for tick_rows in [true, false] {
@@ -267,9 +269,10 @@ fn replay(
         "tickflow --workers {workers}{}",
         if tick_rows { "" } else { " --no-ticks" }
     );
-    runtime.block_on(checkpoint(&client));
+    let before = runtime.block_on(checkpoint(&client));
     let finished = child::spawn(&name, &flags)?.wait()?;
-    let pass = Pass::of(&name, Some(workers), Some(tick_rows), &finished)?;
+    let activity = server::between(before, runtime.block_on(server::read(&client)));
+    let pass = Pass::of(&name, Some(workers), Some(tick_rows), &finished, activity)?;
     if pass.messages != args.messages {
         bail!(
             "{name} read {} of the {} preloaded messages",
@@ -335,7 +338,9 @@ fn live(
         duration: args.duration,
         tail: args.lateness + args.commit_interval + Duration::from_secs(1),
     };
+    let before = runtime.block_on(server::read(&client));
     let latency = live::measure(runtime, observer, offer);
+    let postgres = server::between(before, runtime.block_on(server::read(&client)));
     pipeline.terminate();
     let finished = pipeline.wait()?;
     runtime.block_on(drop_schema(&client, &schema))?;
@@ -346,6 +351,7 @@ fn live(
         commit_interval_ms: args.commit_interval.as_millis() as u64,
         latency: latency?,
         peak_rss_bytes: finished.peak_rss,
+        postgres,
     })
 }
 
@@ -405,10 +411,12 @@ async fn fresh_schema(url: &str, schema: &str) -> anyhow::Result<tokio_postgres:
 /// tick rows and their `COPY`, writing the same rows, can meet a checkpoint in one and not the
 /// other. The live pass gets none: a running pipeline meets checkpoints as they come.
 /// `CHECKPOINT` needs superuser or `pg_checkpoint`; without, the pass runs as it finds the server.
-async fn checkpoint(client: &tokio_postgres::Client) {
+/// Returns the server's counters after it, from which the pass's activity is counted.
+async fn checkpoint(client: &tokio_postgres::Client) -> Option<server::Activity> {
     if let Err(error) = client.batch_execute("CHECKPOINT").await {
         tracing::warn!(%error, "no CHECKPOINT before the pass");
     }
+    server::read(client).await
 }
 
 async fn drop_schema(client: &tokio_postgres::Client, schema: &str) -> anyhow::Result<()> {

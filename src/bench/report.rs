@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::child::Finished;
 use super::copy::Copied;
 use super::live::Latency;
+use super::server::Activity;
 
 /// Everything one bench run measured.
 #[derive(Debug, Default, serde::Serialize)]
@@ -78,6 +79,8 @@ pub struct Pass {
     /// The highest RSS in each tenth of the process's run, bytes: flat memory shows as a last
     /// tenth no higher than the first ones.
     pub rss_by_tenth_bytes: Vec<u64>,
+    /// PostgreSQL's checkpoints and WAL during the pass, for pipeline passes.
+    pub postgres: Option<Activity>,
 }
 
 /// The `COPY` ceiling.
@@ -89,6 +92,8 @@ pub struct Copy {
     pub seconds: f64,
     /// Their rate.
     pub rows_per_second: f64,
+    /// PostgreSQL's checkpoints and WAL during it.
+    pub postgres: Option<Activity>,
 }
 
 /// The live pass.
@@ -106,6 +111,9 @@ pub struct Live {
     pub latency: Latency,
     /// Peak RSS of the pipeline, bytes.
     pub peak_rss_bytes: u64,
+    /// PostgreSQL's checkpoints and WAL from the start of production to the last measured
+    /// commit seen (or the settling time's end).
+    pub postgres: Option<Activity>,
 }
 
 /// A target from issue 4, checked against this run.
@@ -164,6 +172,7 @@ impl Pass {
         workers: Option<u16>,
         tick_rows: Option<bool>,
         finished: &Finished,
+        postgres: Option<Activity>,
     ) -> anyhow::Result<Pass> {
         let Figures { messages, seconds } = finished.figures()?;
         Ok(Pass {
@@ -175,6 +184,7 @@ impl Pass {
             messages_per_second: messages as f64 / seconds,
             peak_rss_bytes: finished.peak_rss,
             rss_by_tenth_bytes: finished.rss_by_tenth.clone(),
+            postgres,
         })
     }
 }
@@ -186,6 +196,7 @@ impl Copy {
             rows: copied.rows,
             seconds: copied.seconds,
             rows_per_second: copied.rows as f64 / copied.seconds,
+            postgres: copied.postgres,
         }
     }
 }
@@ -251,6 +262,13 @@ fn mib(bytes: u64) -> String {
     format!("{} MiB", bytes / (1024 * 1024))
 }
 
+/// A table cell: checkpoints started, then WAL written; empty when the server gave no counters.
+fn activity(postgres: Option<Activity>) -> String {
+    postgres.map_or_else(String::new, |a| {
+        format!("{}, {} MB", a.checkpoints, a.wal_bytes / 1_000_000)
+    })
+}
+
 fn rate(per_second: f64) -> String {
     let whole = per_second.round() as u64;
     let digits = whole.to_string();
@@ -287,13 +305,13 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) |"
+            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) | PostgreSQL: checkpoints, WAL |"
         )?;
-        writeln!(f, "|---|---:|---:|---|")?;
+        writeln!(f, "|---|---:|---:|---|---:|")?;
         if let Some(p) = &self.preload {
             writeln!(
                 f,
-                "| preload (produce) | {} | | |",
+                "| preload (produce) | {} | | | |",
                 rate(p.messages_per_second)
             )?;
         }
@@ -305,18 +323,20 @@ impl fmt::Display for Report {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 pass.name,
                 rate(pass.messages_per_second),
                 mib(pass.peak_rss_bytes),
-                tenths.join(" ")
+                tenths.join(" "),
+                activity(pass.postgres)
             )?;
         }
         if let Some(c) = &self.copy {
             writeln!(
                 f,
-                "| binary COPY of the tick rows (rows/s) | {} | | |",
-                rate(c.rows_per_second)
+                "| binary COPY of the tick rows (rows/s) | {} | | | {} |",
+                rate(c.rows_per_second),
+                activity(c.postgres)
             )?;
         }
         if let Some(live) = &self.live {
@@ -350,6 +370,13 @@ impl fmt::Display for Report {
                 l.in_commit.p50_ms,
                 l.in_commit.p99_ms
             )?;
+            if live.postgres.is_some() {
+                writeln!(
+                    f,
+                    "PostgreSQL during the pass (checkpoints, WAL): {}",
+                    activity(live.postgres)
+                )?;
+            }
         }
         if !self.targets.is_empty() {
             writeln!(f)?;
