@@ -8,7 +8,7 @@
 
 use tokio_postgres::Client;
 
-/// PostgreSQL's activity: since its statistics began when read ([`read`]), or between two
+/// PostgreSQL's activity: running totals when read ([`read`]), or what happened between two
 /// readings ([`between`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Activity {
