@@ -28,8 +28,8 @@ type Names = HashSet<&'static str, RandomState>;
 /// Every kept name, for the thread that sees a name first.
 static KEPT: LazyLock<Mutex<Names>> = LazyLock::new(Mutex::default);
 
-/// Set once [`KEPT`] holds [`LIMIT`] names, so a stream of ever new names does not take the lock
-/// for each.
+/// Set by the first new name refused because [`KEPT`] holds [`LIMIT`], so a stream of ever new
+/// names does not take the lock for each.
 static FULL: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
@@ -68,8 +68,8 @@ fn keep(name: &str) -> Option<&'static str> {
     keep_in(&KEPT, &FULL, name, LIMIT)
 }
 
-/// `name` as kept in `kept`, leaked into it if new and `kept` holds fewer than `limit`; once it
-/// holds `limit`, `full` is set and no name is looked up in `kept` again, kept or not.
+/// `name` as kept in `kept`, leaked into it if new and `kept` holds fewer than `limit`. The first
+/// new name refused sets `full`, after which no name is looked up in `kept` again, kept or not.
 fn keep_in(
     kept: &Mutex<Names>,
     full: &AtomicBool,
