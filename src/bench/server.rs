@@ -30,19 +30,17 @@ pub async fn read(client: &Client) -> Option<Activity> {
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await?
             .try_get(0)?;
-        let checkpoints = if version >= CHECKPOINTER_SINCE {
-            "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+        let counters = if version >= CHECKPOINTER_SINCE {
+            "SELECT num_timed + num_requested, (pg_current_wal_lsn() - '0/0')::bigint \
+             FROM pg_stat_checkpointer"
         } else {
-            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+            "SELECT checkpoints_timed + checkpoints_req, (pg_current_wal_lsn() - '0/0')::bigint \
+             FROM pg_stat_bgwriter"
         };
-        let checkpoints: i64 = client.query_one(checkpoints, &[]).await?.try_get(0)?;
-        let wal_bytes: i64 = client
-            .query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[])
-            .await?
-            .try_get(0)?;
+        let row = client.query_one(counters, &[]).await?;
         Ok::<_, tokio_postgres::Error>(Activity {
-            checkpoints,
-            wal_bytes,
+            checkpoints: row.try_get(0)?,
+            wal_bytes: row.try_get(1)?,
         })
     };
     read.await
