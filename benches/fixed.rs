@@ -17,7 +17,8 @@
 //! threads each run, which fault in memory that kept threads have again (see [`KeptWorkers`]).
 //! After the runs, as many turns time a fixed amount of arithmetic that touches no memory on one
 //! thread and on two at once ([`Cores`]): what the cores themselves give two busy threads before
-//! memory or the allocator cost anything. Each line also says how busy the shape kept its cores,
+//! memory or the allocator cost anything, and one thread's time, which says how fast the machine
+//! ran while the batch did (the same probe `tickflow bench` takes before each pass). Each line also says how busy the shape kept its cores,
 //! and for the graphs apart how long the one done first waited for the other: the part of the
 //! shortfall that is waiting rather than slower work. The allocator's settings come from the
 //! environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"),
@@ -29,13 +30,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// Also links the binary's global allocator (`tickflow::allocator`).
+use tickflow::bench::cores::Cores;
 use tickflow_dataflows::memory::{KeptWorkers, Logs};
 use tickflow_dataflows::owner;
 use tickflow_dataflows::route::pair_owner;
 use tickflow_dataflows::MetricsConfig;
-
-/// For its global allocator, the binary's (`tickflow::allocator`).
-extern crate tickflow as _;
 
 #[path = "support/graph.rs"]
 mod graph;
@@ -330,52 +330,6 @@ impl Usage {
     }
 }
 
-/// Rounds of [`arithmetic`]: about a fifth of a second on one core of the 2-core machines here.
-const ARITHMETIC_ROUNDS: u64 = 40_000_000;
-
-/// Work that touches no memory: eight independent chains of multiplies and shifts (which the
-/// compiler may run as vector lanes), more than the core's latencies hide, so bound by its
-/// execution units. Two hardware threads of one physical core share those, and a host may run
-/// a vCPU slower while its neighbour is busy; a cache or memory bus shared by the cores cannot
-/// slow it.
-fn arithmetic() -> u64 {
-    let mut chains: [u64; 8] = std::hint::black_box([1, 2, 3, 4, 5, 6, 7, 8]);
-    for _ in 0..ARITHMETIC_ROUNDS {
-        for x in &mut chains {
-            *x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (*x >> 29);
-        }
-    }
-    chains.iter().fold(0, |all, x| all ^ x)
-}
-
-/// The cores alone: [`arithmetic`] on one thread, then on two at once, turn by turn; their
-/// wall times summed. Twice one thread's time against two threads' is what the machine gives
-/// two busy threads before memory, the allocator or the graph cost anything.
-#[derive(Default)]
-struct Cores {
-    one: Duration,
-    two: Duration,
-}
-
-impl Cores {
-    fn turn(&mut self) {
-        let start = Instant::now();
-        std::hint::black_box(arithmetic());
-        self.one += start.elapsed();
-        let start = Instant::now();
-        std::thread::scope(|scope| {
-            let other = scope.spawn(arithmetic);
-            std::hint::black_box(arithmetic());
-            std::hint::black_box(other.join().expect("the other thread of arithmetic"));
-        });
-        self.two += start.elapsed();
-    }
-
-    fn ratio(&self) -> f64 {
-        2.0 * self.one.as_secs_f64() / self.two.as_secs_f64()
-    }
-}
-
 /// What the runs of one shape took, summed.
 #[derive(Default)]
 struct Totals {
@@ -504,9 +458,10 @@ fn main() {
         "two workers against one, both kept from run to run: {:.2} x",
         rates[6] / rates[5]
     );
+    let speed = cores.speed();
     println!(
-        "the cores alone, two threads of arithmetic against one: {:.2} x",
-        cores.ratio()
+        "the cores alone, two threads of arithmetic against one: {:.2} x (one thread {:.0} ms a turn)",
+        speed.two_threads, speed.one_thread_ms
     );
     println!(
         "the graph apart done first waited for the other (median of runs): threads {:.1} %, processes {:.1} %",

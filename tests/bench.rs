@@ -79,6 +79,12 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         assert!(postgres["wal_bytes"].as_i64() > Some(0), "{writer:#}");
         assert!(postgres["checkpoints"].as_i64() >= Some(0), "{writer:#}");
     }
+    // Every pass says how fast the cores ran just before it.
+    for pass in passes.iter().chain([raw, &report["copy"], &report["live"]]) {
+        let cores = &pass["cores"];
+        assert!(number(&cores["one_thread_ms"]) > Some(0.0), "{pass:#}");
+        assert!(number(&cores["two_threads"]) > Some(0.0), "{pass:#}");
+    }
 
     let live = &report["live"];
     let latency = &live["latency"];

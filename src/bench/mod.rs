@@ -10,6 +10,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `child.rs` | spawning a pass and reaping it with its peak RSS |
+//! | `cores.rs` | the cores' own speed, taken before each pass |
 //! | `drain.rs` | the consume-only pass (the hidden `tickflow drain`) |
 //! | `copy.rs` | the binary `COPY` ceiling for tick rows |
 //! | `live.rs` | the live pass: offered rate in, produce-to-commit latency out |
@@ -18,6 +19,7 @@
 
 mod child;
 mod copy;
+pub mod cores;
 pub mod drain;
 mod live;
 mod report;
@@ -95,6 +97,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
         }
         if wants(BenchPass::Raw) {
             let ends = simulate::offsets(&ends);
+            let speed = cores::probe();
             let drained = child::spawn(
                 "raw drain",
                 &strings(&[
@@ -108,7 +111,7 @@ pub fn bench(args: &BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Res
                 ]),
             )?
             .wait()?;
-            report.raw = Some(Pass::of("raw drain", None, None, &drained, None)?);
+            report.raw = Some(Pass::of("raw drain", None, None, &drained, None, speed)?);
         }
         for &workers in &args.workers {
             for tick_rows in [true, false] {
@@ -270,9 +273,17 @@ fn replay(
         if tick_rows { "" } else { " --no-ticks" }
     );
     let before = runtime.block_on(checkpoint(&client));
+    let speed = cores::probe();
     let finished = child::spawn(&name, &flags)?.wait()?;
     let activity = server::between(before, runtime.block_on(server::read(&client)));
-    let pass = Pass::of(&name, Some(workers), Some(tick_rows), &finished, activity)?;
+    let pass = Pass::of(
+        &name,
+        Some(workers),
+        Some(tick_rows),
+        &finished,
+        activity,
+        speed,
+    )?;
     if pass.messages != args.messages {
         bail!(
             "{name} read {} of the {} preloaded messages",
@@ -281,6 +292,7 @@ fn replay(
         );
     }
     let copied = if copy {
+        let speed = cores::probe();
         let copied = runtime.block_on(copy::copy_ticks(&client))?;
         if copied.rows != args.messages {
             bail!(
@@ -289,7 +301,7 @@ fn replay(
                 args.messages
             );
         }
-        Some(report::Copy::of(copied))
+        Some(report::Copy::of(copied, speed))
     } else {
         None
     };
@@ -319,6 +331,7 @@ fn live(
         !args.live_no_ticks,
         &["run", "--lateness", &lateness, "--commit-interval", &commit],
     );
+    let speed = cores::probe();
     let pipeline = child::spawn("live", &flags)?;
     let observer = runtime.block_on(store::connect(&args.postgres, &schema))?;
     let offer = live::Offer {
@@ -352,6 +365,7 @@ fn live(
         latency: latency?,
         peak_rss_bytes: finished.peak_rss,
         postgres,
+        cores: speed,
     })
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::child::Finished;
 use super::copy::Copied;
+use super::cores::Speed;
 use super::live::Latency;
 use super::server::Activity;
 
@@ -81,6 +82,8 @@ pub struct Pass {
     pub rss_by_tenth_bytes: Vec<u64>,
     /// PostgreSQL's checkpoints and WAL during the pass, for pipeline passes.
     pub postgres: Option<Activity>,
+    /// The cores' speed just before the pass.
+    pub cores: Speed,
 }
 
 /// The `COPY` ceiling.
@@ -94,6 +97,8 @@ pub struct Copy {
     pub rows_per_second: f64,
     /// PostgreSQL's checkpoints and WAL during it.
     pub postgres: Option<Activity>,
+    /// The cores' speed just before it.
+    pub cores: Speed,
 }
 
 /// The live pass.
@@ -114,6 +119,8 @@ pub struct Live {
     /// PostgreSQL's checkpoints and WAL from the start of production to the last measured
     /// commit seen (or the settling time's end).
     pub postgres: Option<Activity>,
+    /// The cores' speed just before the pipeline started.
+    pub cores: Speed,
 }
 
 /// A target from issue 4, checked against this run.
@@ -173,6 +180,7 @@ impl Pass {
         tick_rows: Option<bool>,
         finished: &Finished,
         postgres: Option<Activity>,
+        cores: Speed,
     ) -> anyhow::Result<Pass> {
         let Figures { messages, seconds } = finished.figures()?;
         Ok(Pass {
@@ -185,18 +193,20 @@ impl Pass {
             peak_rss_bytes: finished.peak_rss,
             rss_by_tenth_bytes: finished.rss_by_tenth.clone(),
             postgres,
+            cores,
         })
     }
 }
 
 impl Copy {
     /// The rate of a `COPY`.
-    pub fn of(copied: Copied) -> Copy {
+    pub fn of(copied: Copied, cores: Speed) -> Copy {
         Copy {
             rows: copied.rows,
             seconds: copied.seconds,
             rows_per_second: copied.rows as f64 / copied.seconds,
             postgres: copied.postgres,
+            cores,
         }
     }
 }
@@ -269,6 +279,11 @@ fn activity(postgres: Option<Activity>) -> String {
     })
 }
 
+/// A table cell: one thread's time for the cores' arithmetic, then two threads against one.
+fn speed(cores: Speed) -> String {
+    format!("{:.0} ms, {:.2} ×", cores.one_thread_ms, cores.two_threads)
+}
+
 fn rate(per_second: f64) -> String {
     let whole = per_second.round() as u64;
     let digits = whole.to_string();
@@ -305,13 +320,13 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) | PostgreSQL: checkpoints, WAL |"
+            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) | PostgreSQL: checkpoints, WAL | cores before: one thread, two × |"
         )?;
-        writeln!(f, "|---|---:|---:|---|---:|")?;
+        writeln!(f, "|---|---:|---:|---|---:|---:|")?;
         if let Some(p) = &self.preload {
             writeln!(
                 f,
-                "| preload (produce) | {} | | | |",
+                "| preload (produce) | {} | | | | |",
                 rate(p.messages_per_second)
             )?;
         }
@@ -323,20 +338,22 @@ impl fmt::Display for Report {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 pass.name,
                 rate(pass.messages_per_second),
                 mib(pass.peak_rss_bytes),
                 tenths.join(" "),
-                activity(pass.postgres)
+                activity(pass.postgres),
+                speed(pass.cores)
             )?;
         }
         if let Some(c) = &self.copy {
             writeln!(
                 f,
-                "| binary COPY of the tick rows (rows/s) | {} | | | {} |",
+                "| binary COPY of the tick rows (rows/s) | {} | | | {} | {} |",
                 rate(c.rows_per_second),
-                activity(c.postgres)
+                activity(c.postgres),
+                speed(c.cores)
             )?;
         }
         if let Some(live) = &self.live {
@@ -377,6 +394,11 @@ impl fmt::Display for Report {
                     activity(live.postgres)
                 )?;
             }
+            writeln!(
+                f,
+                "cores before the pass (one thread, two ×): {}",
+                speed(live.cores)
+            )?;
         }
         if !self.targets.is_empty() {
             writeln!(f)?;
