@@ -18,11 +18,11 @@
 //! After the runs, as many turns time a fixed amount of arithmetic that touches no memory on one
 //! thread and on two at once ([`Cores`]): what the cores themselves give two busy threads before
 //! memory or the allocator cost anything, and one thread's time, which says how fast the machine
-//! ran while the batch did (the same probe `tickflow bench` takes before each pass). Each line also says how busy the shape kept its cores,
-//! and for the graphs apart how long the one done first waited for the other: the part of the
-//! shortfall that is waiting rather than slower work. The allocator's settings come from the
-//! environment where it names them (`MIMALLOC_PURGE_DELAY`, README "Memory against page faults"),
-//! so one build compares them.
+//! ran while the batch did (the same probe `tickflow bench` takes before each pass). Each line also
+//! says how busy the shape kept its cores, and for the graphs apart how long the one done first
+//! waited for the other: the part of the shortfall that is waiting rather than slower work. The
+//! allocator's settings come from the environment where it names them (`MIMALLOC_PURGE_DELAY`,
+//! README "Memory against page faults"), so one build compares them.
 //!
 //! `cargo bench --bench fixed`
 
