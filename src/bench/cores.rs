@@ -27,7 +27,7 @@ fn arithmetic() -> u64 {
 }
 
 /// Turns of [`arithmetic`], one thread then two at once, their wall times summed.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default)]
 pub struct Cores {
     turns: u32,
     one: Duration,
@@ -35,7 +35,7 @@ pub struct Cores {
 }
 
 /// The cores' speed, as [`Cores`] measured it.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Speed {
     /// One thread's time for the arithmetic, ms, averaged over the turns: lower is faster.
     pub one_thread_ms: f64,
