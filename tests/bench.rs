@@ -85,6 +85,21 @@ fn bench_runs_every_pass_and_reports_what_it_measured() {
         assert!(number(&cores["one_thread_ms"]) > Some(0.0), "{pass:#}");
         assert!(number(&cores["two_threads"]) > Some(0.0), "{pass:#}");
     }
+    // Every pass with a process of its own says where the cores went while it ran: the pass
+    // ran, its time is part of the machine's (counted in coarser ticks, hence the slack), and
+    // the live pass's producer kept the bench busy too.
+    for pass in passes.iter().chain([raw, &report["live"]]) {
+        let cpu = &pass["cpu"];
+        let own = number(&cpu["pass_seconds"]).expect("pass_seconds");
+        assert!(own > 0.0, "{pass:#}");
+        assert!(number(&cpu["wall_seconds"]) > Some(0.0), "{pass:#}");
+        assert!(
+            number(&cpu["machine_seconds"]) >= Some(own * 0.5),
+            "{pass:#}"
+        );
+        assert!(number(&cpu["bench_seconds"]) >= Some(0.0), "{pass:#}");
+    }
+    assert!(number(&report["live"]["cpu"]["bench_seconds"]) > Some(0.0));
 
     let live = &report["live"];
     let latency = &live["latency"];

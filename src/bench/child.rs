@@ -7,14 +7,20 @@
 //! A peak alone cannot say whether memory is flat: a longer pass has more chances to meet a
 //! transient high. So the same samples also keep `VmRSS`, and a pass reports the highest RSS in
 //! each tenth of its run; memory that grows with the stream shows as a rising last tenth.
+//!
+//! A pass is reaped with `wait4`, whose resource usage gives the CPU time it spent, beside the
+//! machine's and the bench's over the same span ([`super::cpu`]).
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+
+use super::cpu::{self, CpuUse};
 
 /// A running pass.
 pub struct Child {
@@ -24,6 +30,7 @@ pub struct Child {
     stderr: Option<JoinHandle<String>>,
     memory: Arc<Mutex<Memory>>,
     started: Instant,
+    cpu: cpu::Start,
     reaped: bool,
 }
 
@@ -37,6 +44,8 @@ pub struct Finished {
     pub rss_by_tenth: Vec<u64>,
     /// Wall time from spawn to exit.
     pub seconds: f64,
+    /// Where the cores went from spawn to exit.
+    pub cpu: CpuUse,
 }
 
 impl Finished {
@@ -64,6 +73,7 @@ pub fn spawn(what: &str, args: &[String]) -> anyhow::Result<Child> {
             command.env_remove(name);
         }
     }
+    let cpu = cpu::Start::now();
     let mut child = command
         .spawn()
         .with_context(|| format!("starting the {what} pass"))?;
@@ -78,6 +88,7 @@ pub fn spawn(what: &str, args: &[String]) -> anyhow::Result<Child> {
         stderr,
         memory,
         started: Instant::now(),
+        cpu,
         reaped: false,
     })
 }
@@ -152,8 +163,9 @@ impl Child {
 
     /// Waits for the pass to exit; an exit other than 0 is an error with its last log lines.
     pub fn wait(mut self) -> anyhow::Result<Finished> {
-        let status = self.reap()?;
+        let (status, pass_seconds) = self.reap()?;
         let seconds = self.started.elapsed().as_secs_f64();
+        let cpu = self.cpu.until_now(pass_seconds);
         let stdout = self.stdout.take().map(join).unwrap_or_default();
         let stderr = self.stderr.take().map(join).unwrap_or_default();
         if !status.success() {
@@ -171,17 +183,28 @@ impl Child {
             peak_rss: memory.peak,
             rss_by_tenth: memory.by_tenth(),
             seconds,
+            cpu,
         })
     }
 
-    /// Waits for the exit; the wait status.
-    fn reap(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let status = self
-            .child
-            .wait()
-            .with_context(|| format!("waiting for the {} pass", self.what))?;
+    /// Waits for the exit; the wait status and the CPU seconds the pass spent.
+    fn reap(&mut self) -> anyhow::Result<(ExitStatus, f64)> {
+        let pid = self.child.id() as libc::pid_t;
+        let mut status = 0;
+        // SAFETY: an all-zero `rusage` is a valid value, and `wait4` only writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: the pid is our unreaped child's, and both pointers are to live values.
+            if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } == pid {
+                break;
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error).with_context(|| format!("waiting for the {} pass", self.what));
+            }
+        }
         self.reaped = true;
-        Ok(status)
+        Ok((ExitStatus::from_raw(status), cpu::seconds_of(&usage)))
     }
 }
 

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `child.rs` | spawning a pass and reaping it with its peak RSS |
 //! | `cores.rs` | the cores' own speed, taken before each pass |
+//! | `cpu.rs` | where the cores went during a pass: the pass, the bench, the rest |
 //! | `drain.rs` | the consume-only pass (the hidden `tickflow drain`) |
 //! | `copy.rs` | the binary `COPY` ceiling for tick rows |
 //! | `live.rs` | the live pass: offered rate in, produce-to-commit latency out |
@@ -20,6 +21,7 @@
 mod child;
 mod copy;
 pub mod cores;
+mod cpu;
 pub mod drain;
 mod live;
 mod report;
@@ -366,6 +368,7 @@ fn live(
         peak_rss_bytes: finished.peak_rss,
         postgres,
         cores: speed,
+        cpu: finished.cpu,
     })
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::child::Finished;
 use super::copy::Copied;
 use super::cores::Speed;
+use super::cpu::CpuUse;
 use super::live::Latency;
 use super::server::Activity;
 
@@ -84,6 +85,8 @@ pub struct Pass {
     pub postgres: Option<Activity>,
     /// The cores' speed just before the pass.
     pub cores: Speed,
+    /// Where the cores went from the process's start to its exit.
+    pub cpu: CpuUse,
 }
 
 /// The `COPY` ceiling.
@@ -121,6 +124,8 @@ pub struct Live {
     pub postgres: Option<Activity>,
     /// The cores' speed just before the pipeline started.
     pub cores: Speed,
+    /// Where the cores went from the pipeline's start to its exit.
+    pub cpu: CpuUse,
 }
 
 /// A target from issue 4, checked against this run.
@@ -194,6 +199,7 @@ impl Pass {
             rss_by_tenth_bytes: finished.rss_by_tenth.clone(),
             postgres,
             cores,
+            cpu: finished.cpu,
         })
     }
 }
@@ -279,6 +285,12 @@ fn activity(postgres: Option<Activity>) -> String {
     })
 }
 
+/// A table cell: the cores kept busy by the pass, by the bench, and by everything else.
+fn busy(cpu: CpuUse) -> String {
+    let [pass, bench, rest] = cpu.cores();
+    format!("{pass:.2}, {bench:.2}, {rest:.2}")
+}
+
 /// A table cell: one thread's time for the cores' arithmetic, then two threads against one.
 fn speed(cores: Speed) -> String {
     format!("{:.0} ms, {:.2} ×", cores.one_thread_ms, cores.two_threads)
@@ -320,13 +332,13 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) | PostgreSQL: checkpoints, WAL | cores before: one thread, two × |"
+            "| pass | messages/s | peak RSS | highest RSS by tenth of the pass (MiB) | PostgreSQL: checkpoints, WAL | cores before: one thread, two × | cores busy: pass, bench, rest |"
         )?;
-        writeln!(f, "|---|---:|---:|---|---:|---:|")?;
+        writeln!(f, "|---|---:|---:|---|---:|---:|---:|")?;
         if let Some(p) = &self.preload {
             writeln!(
                 f,
-                "| preload (produce) | {} | | | | |",
+                "| preload (produce) | {} | | | | | |",
                 rate(p.messages_per_second)
             )?;
         }
@@ -338,19 +350,20 @@ impl fmt::Display for Report {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 pass.name,
                 rate(pass.messages_per_second),
                 mib(pass.peak_rss_bytes),
                 tenths.join(" "),
                 activity(pass.postgres),
-                speed(pass.cores)
+                speed(pass.cores),
+                busy(pass.cpu)
             )?;
         }
         if let Some(c) = &self.copy {
             writeln!(
                 f,
-                "| binary COPY of the tick rows (rows/s) | {} | | | {} | {} |",
+                "| binary COPY of the tick rows (rows/s) | {} | | | {} | {} | |",
                 rate(c.rows_per_second),
                 activity(c.postgres),
                 speed(c.cores)
@@ -398,6 +411,11 @@ impl fmt::Display for Report {
                 f,
                 "cores before the pass (one thread, two ×): {}",
                 speed(live.cores)
+            )?;
+            writeln!(
+                f,
+                "cores busy during the pass (pipeline, bench's producer and observer, rest): {}",
+                busy(live.cpu)
             )?;
         }
         if !self.targets.is_empty() {
