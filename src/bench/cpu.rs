@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 /// CPU seconds spent from a pass's start to its exit.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct CpuUse {
     /// Wall-clock seconds of the span.
     pub wall_seconds: f64,
@@ -39,6 +39,7 @@ pub struct Start {
 }
 
 impl Start {
+    /// The counters now, before the pass is spawned.
     pub fn now() -> Start {
         Start {
             at: Instant::now(),
