@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 // Also links the binary's global allocator (`tickflow::allocator`).
 use tickflow::bench::cores::Cores;
+use tickflow::bench::cpu::Usage;
 use tickflow_dataflows::memory::{KeptWorkers, Logs};
 use tickflow_dataflows::owner;
 use tickflow_dataflows::route::pair_owner;
@@ -136,7 +137,7 @@ impl Shape {
             Shape::Owned => vec![logs.owned.clone()],
             _ => vec![logs.shared.clone(); self.graphs()],
         };
-        let before = Usage::now();
+        let before = Moment::now();
         match self {
             Shape::Workers(_) | Shape::Owned => {
                 for input in inputs {
@@ -179,7 +180,7 @@ impl Shape {
                 return;
             }
         }
-        totals.add(&before, &Usage::now());
+        totals.add(&before, &Moment::now());
     }
 
     /// Its name in the table's first column.
@@ -289,43 +290,30 @@ fn child() {
         if line.map_or(true, |l| l != "go") {
             return;
         }
-        let before = Usage::now();
+        let before = Moment::now();
         std::hint::black_box(graph::run(input.clone(), 1));
-        let after = Usage::now();
+        let after = Moment::now();
         println!(
             "{} {} {} {}",
             (after.wall - before.wall).as_micros(),
-            (after.user - before.user).as_micros(),
-            (after.system - before.system).as_micros(),
-            after.faults - before.faults
+            (after.used.user - before.used.user).as_micros(),
+            (after.used.system - before.used.system).as_micros(),
+            after.used.faults - before.used.faults
         );
     }
 }
 
-/// What the process has used so far.
-struct Usage {
+/// What the process has used so far, and when.
+struct Moment {
     wall: Instant,
-    user: Duration,
-    system: Duration,
-    faults: u64,
+    used: Usage,
 }
 
-impl Usage {
-    fn now() -> Usage {
-        // SAFETY: getrusage fills the struct it is given; all-zero bytes are a valid rusage.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-            usage
-        };
-        let time = |t: libc::timeval| {
-            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-        };
-        Usage {
+impl Moment {
+    fn now() -> Moment {
+        Moment {
             wall: Instant::now(),
-            user: time(usage.ru_utime),
-            system: time(usage.ru_stime),
-            faults: (usage.ru_minflt + usage.ru_majflt) as u64,
+            used: Usage::own(),
         }
     }
 }
@@ -347,12 +335,12 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, before: &Usage, after: &Usage) {
+    fn add(&mut self, before: &Moment, after: &Moment) {
         self.wall += after.wall - before.wall;
         self.runs.push(after.wall - before.wall);
-        self.user += after.user - before.user;
-        self.system += after.system - before.system;
-        self.faults += after.faults - before.faults;
+        self.user += after.used.user - before.used.user;
+        self.system += after.used.system - before.used.system;
+        self.faults += after.used.faults - before.used.faults;
     }
 
     /// A child's run: its wall time is the parent's, which waits for both.

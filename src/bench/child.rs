@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::cpu::{self, CpuUse};
+use super::cpu::{self, CpuUse, Usage};
 
 /// A running pass.
 pub struct Child {
@@ -29,7 +29,6 @@ pub struct Child {
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
     memory: Arc<Mutex<Memory>>,
-    started: Instant,
     cpu: cpu::Start,
     reaped: bool,
 }
@@ -42,9 +41,7 @@ pub struct Finished {
     pub peak_rss: u64,
     /// The highest resident set size in each tenth of the run, bytes.
     pub rss_by_tenth: Vec<u64>,
-    /// Wall time from spawn to exit.
-    pub seconds: f64,
-    /// Where the cores went from spawn to exit.
+    /// Where the cores went from spawn to exit, and how long that was.
     pub cpu: CpuUse,
 }
 
@@ -87,7 +84,6 @@ pub fn spawn(what: &str, args: &[String]) -> anyhow::Result<Child> {
         stdout,
         stderr,
         memory,
-        started: Instant::now(),
         cpu,
         reaped: false,
     })
@@ -163,9 +159,8 @@ impl Child {
 
     /// Waits for the pass to exit; an exit other than 0 is an error with its last log lines.
     pub fn wait(mut self) -> anyhow::Result<Finished> {
-        let (status, pass_seconds) = self.reap()?;
-        let seconds = self.started.elapsed().as_secs_f64();
-        let cpu = self.cpu.until_now(pass_seconds);
+        let (status, pass) = self.reap()?;
+        let cpu = self.cpu.until_now(pass.cpu_seconds());
         let stdout = self.stdout.take().map(join).unwrap_or_default();
         let stderr = self.stderr.take().map(join).unwrap_or_default();
         if !status.success() {
@@ -182,13 +177,12 @@ impl Child {
             stdout,
             peak_rss: memory.peak,
             rss_by_tenth: memory.by_tenth(),
-            seconds,
             cpu,
         })
     }
 
-    /// Waits for the exit; the wait status and the CPU seconds the pass spent.
-    fn reap(&mut self) -> anyhow::Result<(ExitStatus, f64)> {
+    /// Waits for the exit; the wait status and what the pass used.
+    fn reap(&mut self) -> anyhow::Result<(ExitStatus, Usage)> {
         let pid = self.child.id() as libc::pid_t;
         let mut status = 0;
         // SAFETY: an all-zero `rusage` is a valid value, and `wait4` only writes into it.
@@ -204,7 +198,7 @@ impl Child {
             }
         }
         self.reaped = true;
-        Ok((ExitStatus::from_raw(status), cpu::seconds_of(&usage)))
+        Ok((ExitStatus::from_raw(status), Usage::of(&usage)))
     }
 }
 

@@ -5,9 +5,49 @@
 //! The machine's busy time comes from `/proc/stat` (user, nice, system and interrupt time of
 //! every core; a hypervisor's steal is not time anything here ran), the bench's own from
 //! `getrusage`, the pass's from `wait4` when its process is reaped. What the machine spent
-//! beyond the two is PostgreSQL, the broker and anything else running.
+//! beyond the two is PostgreSQL, the broker and anything else running. `benches/fixed.rs` reads
+//! its own runs' [`Usage`] here too.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A process's CPU time and page faults, as the kernel's resource usage gives them.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// User time, all its threads.
+    pub user: Duration,
+    /// System time, all its threads.
+    pub system: Duration,
+    /// Minor and major page faults.
+    pub faults: u64,
+}
+
+impl Usage {
+    /// This process's so far.
+    pub fn own() -> Usage {
+        // SAFETY: an all-zero `rusage` is a valid value, and `getrusage` only writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `RUSAGE_SELF` is a valid target and the pointer is to a live value.
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        Usage::of(&usage)
+    }
+
+    /// From a `rusage` that `getrusage` or `wait4` filled.
+    pub fn of(usage: &libc::rusage) -> Usage {
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        Usage {
+            user: time(usage.ru_utime),
+            system: time(usage.ru_stime),
+            faults: (usage.ru_minflt + usage.ru_majflt) as u64,
+        }
+    }
+
+    /// User and system time together.
+    pub fn cpu_seconds(&self) -> f64 {
+        (self.user + self.system).as_secs_f64()
+    }
+}
 
 /// CPU seconds spent from a pass's start to its exit.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -44,7 +84,7 @@ impl Start {
         Start {
             at: Instant::now(),
             machine: machine_busy(),
-            bench: seconds_of(&usage(libc::RUSAGE_SELF)),
+            bench: Usage::own().cpu_seconds(),
         }
     }
 
@@ -54,23 +94,9 @@ impl Start {
             wall_seconds: self.at.elapsed().as_secs_f64(),
             machine_seconds: machine_busy() - self.machine,
             pass_seconds,
-            bench_seconds: seconds_of(&usage(libc::RUSAGE_SELF)) - self.bench,
+            bench_seconds: Usage::own().cpu_seconds() - self.bench,
         }
     }
-}
-
-/// User and system time of a resource usage.
-pub fn seconds_of(usage: &libc::rusage) -> f64 {
-    let of = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    of(usage.ru_utime) + of(usage.ru_stime)
-}
-
-fn usage(who: libc::c_int) -> libc::rusage {
-    // SAFETY: an all-zero `rusage` is a valid value, and `getrusage` only writes into it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `who` is one of the `RUSAGE_*` constants and the pointer is to a live value.
-    unsafe { libc::getrusage(who, &mut usage) };
-    usage
 }
 
 /// Seconds every core of the machine has been busy since boot; 0 where `/proc/stat` is missing.
@@ -104,6 +130,23 @@ mod tests {
         let stat = "cpu  100 2 30 5000 40 6 7 800 0 0\ncpu0 50 1 15 2500 20 3 3 400 0 0\n";
         assert_eq!(busy_ticks(stat), 100 + 2 + 30 + 6 + 7);
         assert_eq!(busy_ticks("intr 1 2 3"), 0);
+    }
+
+    #[test]
+    fn cores_divide_by_the_wall_and_the_rest_is_never_negative() {
+        let used = CpuUse {
+            wall_seconds: 2.0,
+            machine_seconds: 3.0,
+            pass_seconds: 1.0,
+            bench_seconds: 0.5,
+        };
+        assert_eq!(used.cores(), [0.5, 0.25, 0.75]);
+        // The machine's coarser ticks can count a little less than the processes' own clocks.
+        let under = CpuUse {
+            machine_seconds: 1.4,
+            ..used
+        };
+        assert_eq!(under.cores(), [0.5, 0.25, 0.0]);
     }
 
     #[test]

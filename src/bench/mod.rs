@@ -21,7 +21,7 @@
 mod child;
 mod copy;
 pub mod cores;
-mod cpu;
+pub mod cpu;
 pub mod drain;
 mod live;
 mod report;
