@@ -1,4 +1,4 @@
-//! The writer: the one task that owns the Postgres connection.
+//! The writer: the one task that owns the Postgres connections.
 //!
 //! Workers send it updates (with the grid time they were emitted at), sink frontiers and source
 //! reports over a bounded channel; when the channel is full the workers block, which stops the
@@ -11,12 +11,14 @@
 //! cut wait for a later one. After the commit, the positions also go to the Kafka consumer group,
 //! for lag tools only.
 //!
-//! A commit owns the connection while it runs, and the writer goes on receiving and folding the
-//! next batch meanwhile, so PostgreSQL storing one batch overlaps the graph computing the next
-//! (one commit in flight at a time, so cuts are still stored in order). Between commits the
-//! connection is not idle either: the next transaction is open, and tick rows are copied into
-//! it as the frontier completes them ([`TickCopy`]), so a commit is left with only the copy's end
-//! and the few rows per pair, which is what a live row waits for.
+//! Tick rows are copied into the next transaction as the frontier completes them ([`TickCopy`]),
+//! so a commit is left with only the copy's end and the few rows per pair, which is what a live
+//! row waits for. A commit runs as a task of its own on one of two connections, in turn, while
+//! the writer goes on receiving and folding the next batch and copies its tick rows into a
+//! transaction open on the other: PostgreSQL stores one batch while the graph computes the next,
+//! and two backends store tick rows at once, which a replay's rows, more than one backend stores,
+//! wait for. One commit is in flight at a time, so cuts are stored in order, and each is still one
+//! transaction: the next one's rows stay invisible until it commits after it.
 //!
 //! A commit also comes early, once `COMMIT_EVERY_ROWS` tick rows and rolling-history entries
 //! arrived since the last one: a replay computes far faster than PostgreSQL stores, and without
@@ -35,6 +37,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, TickRow, Update, CUT_GRID};
 use tokio::sync::mpsc::Receiver;
+use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -160,6 +163,9 @@ impl Batch {
     }
 }
 
+/// A commit's connection and batch, given back whatever its outcome.
+type Committed = (Session, Batch, Result<(), StoreError>);
+
 /// How far the stored state has come.
 struct Progress {
     /// The stored cut's frontier.
@@ -181,6 +187,9 @@ pub async fn run(
     stats: Arc<Stats>,
 ) -> Result<(), StoreError> {
     create_stages(&client).await?;
+    let other = store::connect(&config.postgres, &config.schema).await?;
+    create_stages(&other).await?;
+    let config = Arc::new(config);
     let mut frontiers: Vec<Option<Micros>> = vec![Some(0); config.workers];
     let mut pending = Pending::default();
     let mut progress = Progress {
@@ -191,47 +200,52 @@ pub async fn run(
     };
     let mut ticker = tokio::time::interval(config.commit_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The connection, while no commit has it. A commit owns it and hands it back, so the next
-    // batch is received and folded while PostgreSQL stores the last one.
-    let mut idle = Some(Session::new(client));
-    // The next transaction, open on the idle connection while tick rows are copied into it.
+    // The connections no commit has, in the order they take the next ones: the first holds the
+    // next transaction, open while tick rows are copied into it (`copy`). A commit hands its
+    // connection back to the end of the line.
+    let mut idle = VecDeque::from([Session::new(client), Session::new(other)]);
     let mut copy: Option<TickCopy> = None;
-    let mut committing = pin!(Fuse::terminated());
-    let (mut due, mut input_done) = (false, false);
+    let mut committing = pin!(Fuse::<JoinHandle<Committed>>::terminated());
+    let (mut due, mut input_done, mut in_flight) = (false, false, false);
     loop {
-        let receiving = !input_done && (idle.is_some() || pending.received < COMMIT_EVERY_ROWS);
+        let receiving = !input_done && (!in_flight || pending.received < COMMIT_EVERY_ROWS);
         tokio::select! {
             message = rx.recv(), if receiving => match message {
                 Some(message) => receive(message, &mut pending, &mut frontiers),
                 None => input_done = true,
             },
-            _ = ticker.tick(), if idle.is_some() => due = true,
-            (client, batch, outcome) = &mut committing, if idle.is_none() => {
-                idle = Some(client);
+            _ = ticker.tick(), if !in_flight => due = true,
+            joined = &mut committing, if in_flight => {
+                let (client, batch, outcome) =
+                    joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+                in_flight = false;
+                idle.push_back(client);
                 outcome?;
                 settle(&config, &batch, &mut progress, &stats);
                 pending.keep_spare(batch.ticks);
             }
         }
         // Right before any commit takes the connection: so an open copy holds every ready tick.
-        if let Some(client) = idle.as_ref() {
+        if let Some(client) = idle.front() {
             copy_ahead(client, &config, &mut pending, &mut copy).await;
         }
         let early = pending.received >= COMMIT_EVERY_ROWS;
-        if !(due || early || input_done) {
+        if in_flight || !(due || early || input_done) {
             continue;
         }
-        let Some(client) = idle.take() else {
+        let Some(client) = idle.pop_front() else {
             continue;
         };
         let batch = prepare(&mut pending, &frontiers, &mut progress);
         if batch.is_empty() {
-            idle = Some(client);
+            idle.push_front(client);
             if input_done {
                 return Ok(());
             }
         } else {
-            committing.set(commit_retrying(client, &config, batch, copy.take()).fuse());
+            let commit = commit_retrying(client, config.clone(), batch, copy.take());
+            committing.set(tokio::spawn(commit).fuse());
+            in_flight = true;
         }
         due = false;
         if early {
@@ -427,15 +441,15 @@ fn prepare(pending: &mut Pending, frontiers: &[Option<Micros>], progress: &mut P
 /// copied; a retry begins anew and copies them itself.
 async fn commit_retrying(
     mut client: Session,
-    config: &WriterConfig,
+    config: Arc<WriterConfig>,
     batch: Batch,
     mut copy: Option<TickCopy>,
-) -> (Session, Batch, Result<(), StoreError>) {
+) -> Committed {
     let started = Instant::now();
     let mut delay = RETRY_FIRST;
     let mut attempt = 0u32;
     loop {
-        let written = write(&client, config, &batch, copy.take()).await;
+        let written = write(&client, &config, &batch, copy.take()).await;
         if written.is_err() {
             roll_back(&client).await;
         }
