@@ -1,9 +1,10 @@
 //! The quote pipeline end to end, against a real Kafka-protocol broker (tansu) and PostgreSQL.
 //!
 //! 100,000 simulated quotes with disorder and invalid messages go into a four-partition topic.
-//! `tickflow replay` writes them with 1 worker and again with 2 workers and another commit
-//! interval; both schemas must be identical, and every row must equal what this file computes
-//! on its own from the messages it reads back from the broker with a plain consumer.
+//! `tickflow replay` writes them with 1 worker, again with 2 workers and another commit
+//! interval, and once more on a connection whose transactions default to serializable; the
+//! schemas must be identical, and every row must equal what this file computes on its own from
+//! the messages it reads back from the broker with a plain consumer.
 
 mod support;
 
@@ -112,6 +113,27 @@ fn replay(
     workers: &str,
     commit: &str,
 ) -> serde_json::Value {
+    replay_at(
+        broker,
+        topic,
+        until,
+        schema,
+        &support::postgres_url(),
+        workers,
+        commit,
+    )
+}
+
+/// [`replay`] with the connection string `url`.
+fn replay_at(
+    broker: &Broker,
+    topic: &str,
+    until: &str,
+    schema: &Schema,
+    url: &str,
+    workers: &str,
+    commit: &str,
+) -> serde_json::Value {
     let extra = [
         "--workers",
         workers,
@@ -122,10 +144,11 @@ fn replay(
         "--rolling-window",
         "1s",
     ];
-    support::replay(
+    support::replay_at(
         broker,
         topic,
         schema,
+        url,
         "earliest",
         &format!("offset:{until}"),
         &extra,
@@ -199,8 +222,17 @@ fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
 
     let one = Schema::fresh("pipeline_w1");
     let two = Schema::fresh("pipeline_w2");
+    let strict = Schema::fresh("pipeline_serializable");
     let summary = replay(&broker, topic, &until, &one, "1", "100ms");
     replay(&broker, topic, &until, &two, "2", "10ms");
+    // The writer's next transaction begins on its other connection before the last one's commit
+    // ends, and then rewrites the rows that commit wrote: a database whose transactions default
+    // to serializable must not fail it.
+    let url = support::postgres_url();
+    let join = if url.contains('?') { '&' } else { '?' };
+    let serializable =
+        format!("{url}{join}options=-c%20default_transaction_isolation%3Dserializable");
+    replay_at(&broker, topic, &until, &strict, &serializable, "2", "10ms");
     assert_eq!(
         summary["messages"].as_i64(),
         Some(MESSAGES.parse().expect("count"))
@@ -209,6 +241,10 @@ fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
     assert!(
         dump_one == dump_two,
         "1 and 2 workers must write identical tables"
+    );
+    assert!(
+        dump(&strict) == dump_one,
+        "a database whose transactions default to serializable gets the same tables"
     );
     for schema in [&one, &two] {
         assert_history_expired(schema);

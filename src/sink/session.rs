@@ -13,6 +13,12 @@ use std::sync::Mutex;
 
 use tokio_postgres::{Client, Error, Statement};
 
+/// How the writer begins a transaction. The next one begins on the other connection (copying
+/// tick rows ahead) before the last one's commit ends, and later rewrites rows that commit wrote:
+/// at read committed each statement sees them, where a database whose transactions default to
+/// repeatable read or serializable would fail it as a concurrent update.
+pub const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 /// A connection and its prepared statements, by their text.
 pub struct Session {
     client: Client,

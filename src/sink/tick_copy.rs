@@ -13,7 +13,7 @@ use std::pin::Pin;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 
-use super::session::Session;
+use super::session::{Session, BEGIN};
 use super::tables::{Columns, TickValues, TICKS};
 use crate::store::StoreError;
 
@@ -26,7 +26,9 @@ impl TickCopy {
     /// Begins a transaction on `client` and starts the copy in a savepoint. Until the copy is
     /// closed (or dropped, which aborts it), the connection serves nothing else.
     pub async fn begin(client: &Session) -> Result<TickCopy, StoreError> {
-        client.batch_execute("BEGIN; SAVEPOINT tick_copy").await?;
+        client
+            .batch_execute(&format!("{BEGIN}; SAVEPOINT tick_copy"))
+            .await?;
         let writer = TICKS.copy_in(client, TICKS.name()).await?;
         Ok(TickCopy {
             writer: Box::pin(writer),

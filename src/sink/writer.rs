@@ -44,7 +44,7 @@ use tokio_postgres::Client;
 
 use super::expiry::{self, Expiry};
 use super::history;
-use super::session::Session;
+use super::session::{Session, BEGIN};
 use super::tables::{
     self, DeadValues, PairValues, TickValues, WindowValues, DEAD_LETTERS, HISTORY, PAIRS,
     POSITIONS, TICKS, WINDOWS,
@@ -574,7 +574,7 @@ async fn write(
     let every_tick = tick_values(config, &batch.ticks);
     match copy {
         Some(open) => open.close(client, every_tick).await?,
-        None if batch.ticks.is_empty() => client.batch_execute("BEGIN").await?,
+        None if batch.ticks.is_empty() => client.batch_execute(BEGIN).await?,
         None => {
             let mut open = TickCopy::begin(client).await?;
             open.write(every_tick.clone()).await?;

@@ -346,7 +346,18 @@ pub fn pipeline(
     schema: &Schema,
     rest: &[&str],
 ) -> Vec<String> {
-    let url = postgres_url();
+    pipeline_at(verb, broker, topic, schema, &postgres_url(), rest)
+}
+
+/// [`pipeline`] with the connection string `url`.
+pub fn pipeline_at(
+    verb: &str,
+    broker: &str,
+    topic: &str,
+    schema: &Schema,
+    url: &str,
+    rest: &[&str],
+) -> Vec<String> {
     let head = [
         verb,
         "--brokers",
@@ -356,7 +367,7 @@ pub fn pipeline(
         "--group",
         &schema.name,
         "--postgres",
-        &url,
+        url,
         "--schema",
         &schema.name,
     ];
@@ -414,12 +425,26 @@ pub fn replay(
     until: &str,
     extra: &[&str],
 ) -> serde_json::Value {
+    replay_at(broker, topic, schema, &postgres_url(), from, until, extra)
+}
+
+/// [`replay`] with the connection string `url`.
+pub fn replay_at(
+    broker: &Broker,
+    topic: &str,
+    schema: &Schema,
+    url: &str,
+    from: &str,
+    until: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let rest = [&["--from", from, "--until", until][..], extra].concat();
-    last_json(&tickflow_args_ok(&pipeline(
+    last_json(&tickflow_args_ok(&pipeline_at(
         "replay",
         &broker.address,
         topic,
         schema,
+        url,
         &rest,
     )))
 }
