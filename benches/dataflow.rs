@@ -1,5 +1,5 @@
 //! The pure dataflow in memory: pre-encoded quotes in, updates counted out, on 1, 2 and 4
-//! workers.
+//! workers, started for each run (`graph`) or kept from run to run (`kept`).
 //! Parsing is included; Kafka and Postgres are not (`tickflow bench` measures those).
 //!
 //! `cargo bench --bench dataflow`
@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tickflow_dataflows::decode;
+use tickflow_dataflows::memory::KeptWorkers;
+use tickflow_dataflows::{decode, MetricsConfig};
 
 /// For its global allocator, the binary's (`tickflow::allocator`).
 extern crate tickflow as _;
@@ -37,6 +38,21 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| graph::run(input.clone(), workers))
             },
         );
+    }
+    // The same graph on workers that stay up from run to run, as a running pipeline's do. Each
+    // run of `graph` starts threads anew, and back to back its one worker's runs (about 90 ms)
+    // met freed pages just given back to the OS (after tickflow's 100 ms purge delay) and
+    // faulted them in again: 2.7 times as often per tick as two workers' runs.
+    for workers in [1, 2, 4] {
+        let kept = KeptWorkers::counting(
+            input.clone(),
+            MetricsConfig::default(),
+            graph::source(),
+            workers,
+        );
+        group.bench_function(BenchmarkId::new("kept", workers), |b| {
+            b.iter(|| kept.count())
+        });
     }
     group.finish();
 }
