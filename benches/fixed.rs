@@ -16,7 +16,11 @@
 //! from run to run ([`KeptWorkers`]), as a service's workers do; every other shape starts new
 //! threads each run, which fault in memory that kept threads have again (see [`KeptWorkers`]).
 //! Each counted turn of a shape follows an uncounted one of the same shape, so that it meets the
-//! memory its own runs leave rather than what the shape before it left. After the runs, as many turns time a fixed amount of arithmetic that touches no memory on one
+//! memory its own runs leave rather than what the shape before it left: after the processes' turn,
+//! through which this process waits idle longer than the allocator's purge delay, two workers with
+//! no tick crossing took 41,000 page faults per million ticks and ran at 1.49 × one worker; after
+//! an uncounted turn of their own, 5,600 and 2.01 × (medians of 20 batches, README "Benchmarks").
+//! After the runs, as many turns time a fixed amount of arithmetic that touches no memory on one
 //! thread and on two at once ([`Cores`]): what the cores themselves give two busy threads before
 //! memory or the allocator cost anything, and one thread's time, which says how fast the machine
 //! ran while the batch did (the same probe `tickflow bench` takes before each pass). Each line also
@@ -405,11 +409,7 @@ fn main() {
     let mut cores = Cores::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
-            // Each counted turn follows an uncounted one of the same shape. Following the last
-            // shape instead, a turn met the memory that shape left: after the processes' turn,
-            // through which this process waits idle longer than the allocator's purge delay,
-            // 2 with no tick crossing took 41,000 page faults per million ticks against 2's
-            // 17,000 and ran at 1.49 x one worker; after an uncounted run, 7,000 and 1.905 x.
+            // Uncounted: the counted turn then meets its own shape's memory (see above).
             shape.turn(&logs, &mut standing, &mut Totals::default());
             shape.turn(&logs, &mut standing, totals);
         }

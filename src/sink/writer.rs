@@ -27,13 +27,12 @@
 //! and window rows do not count: each replaces its key's row, so they stay as many as the keys.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::future::{Fuse, FutureExt};
+use futures::future::{Fuse, FusedFuture, FutureExt};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tickflow_dataflows::{cell, Micros, PartitionCut, Tables, TickRow, Update, CUT_GRID};
@@ -206,9 +205,11 @@ pub async fn run(
     // connection back to the end of the line.
     let mut idle = VecDeque::from([Session::new(client), Session::new(other)]);
     let mut copy: Option<TickCopy> = None;
-    let mut committing = pin!(Fuse::<JoinHandle<Committed>>::terminated());
-    let (mut due, mut input_done, mut in_flight) = (false, false, false);
+    // The commit in flight, if any: terminated once it has given its connection back.
+    let mut committing = Fuse::<JoinHandle<Committed>>::terminated();
+    let (mut due, mut input_done) = (false, false);
     loop {
+        let in_flight = !committing.is_terminated();
         let receiving = !input_done && (!in_flight || pending.received < COMMIT_EVERY_ROWS);
         tokio::select! {
             message = rx.recv(), if receiving => match message {
@@ -219,7 +220,6 @@ pub async fn run(
             joined = &mut committing, if in_flight => {
                 let (client, batch, outcome) =
                     joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-                in_flight = false;
                 idle.push_back(client);
                 outcome?;
                 settle(&config, &batch, &mut progress, &stats);
@@ -231,7 +231,7 @@ pub async fn run(
             copy_ahead(client, &config, &mut pending, &mut copy).await;
         }
         let early = pending.received >= COMMIT_EVERY_ROWS;
-        if in_flight || !(due || early || input_done) {
+        if !committing.is_terminated() || !(due || early || input_done) {
             continue;
         }
         let Some(client) = idle.pop_front() else {
@@ -245,8 +245,7 @@ pub async fn run(
             }
         } else {
             let commit = commit_retrying(client, config.clone(), batch, copy.take());
-            committing.set(tokio::spawn(commit).fuse());
-            in_flight = true;
+            committing = tokio::spawn(commit).fuse();
         }
         due = false;
         if early {
