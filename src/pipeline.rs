@@ -3,7 +3,7 @@
 //! ```text
 //! Kafka partitions ─ owner(p) ─▶ KafkaSource (per worker) ─ exchange by pair ─▶ QuoteMetrics
 //!        │ dead letters, positions                                                   │ updates
-//!        └──────────────────────────────▶ writer (one connection, one tx per interval) ◀┘
+//!        └───────────────────────────────▶ writer (two connections, a tx per interval) ◀┘
 //! ```
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

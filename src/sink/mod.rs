@@ -3,11 +3,11 @@
 //! | file | holds |
 //! |---|---|
 //! | `operator.rs` | the timely operator that hands each worker's updates and frontier to the writer |
-//! | `writer.rs` | the one task that owns the connection and commits a transaction per interval |
+//! | `writer.rs` | the one task that owns the connections and commits a transaction per interval |
 //! | `tables.rs` | how each table is written: binary `COPY` into a staging table, then one upsert |
 //! | `tick_copy.rs` | `ticks` rows copied straight into the table, ahead of their commit |
 //! | `numeric.rs` | a `Decimal` as binary `NUMERIC`, written without allocating |
-//! | `session.rs` | the writer's connection, with the statements it has prepared on it |
+//! | `session.rs` | a writer's connection, with the statements it has prepared on it |
 //! | `history.rs` | the byte layout of a rolling-history segment |
 //! | `expiry.rs` | which rolling-history segments a commit deletes |
 //!

@@ -1,4 +1,4 @@
-//! The writer's connection, with the statements it has prepared on it.
+//! One of the writer's connections, with the statements it has prepared on it.
 //!
 //! A commit runs the same dozen statements every time. Sent as text, each is parsed and planned
 //! anew and takes a round trip to prepare before the one that runs it: on a live pass that was
