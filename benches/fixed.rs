@@ -12,8 +12,9 @@
 //! the graph's own. A fifth shape runs two workers over the same quotes placed on partitions so
 //! that each worker reads only the pairs it owns: no tick crosses from one worker to the other, so
 //! its rate against two workers' says how much of the graph's own part is the exchange moving ticks
-//! between cores. The last two shapes run the graph on one worker and on two whose threads stay up
-//! from run to run ([`KeptWorkers`]), as a service's workers do; every other shape starts new
+//! between cores. The last three shapes run the graph on one worker and on two whose threads stay
+//! up from run to run ([`KeptWorkers`]), as a service's workers do, and as two 1-worker graphs
+//! apart on kept threads: the machine's bound for two kept workers. Every other shape starts new
 //! threads each run, which fault in memory that kept threads have again (see [`KeptWorkers`]).
 //! Each counted turn of a shape follows an uncounted one of the same shape, so that it meets the
 //! memory its own runs leave rather than what the shape before it left: after the processes' turn,
@@ -63,9 +64,11 @@ enum Shape {
     Owned,
     /// One graph on this many workers kept from run to run ([`KeptWorkers`]).
     Kept(usize),
+    /// Two 1-worker graphs at once, each on a worker kept from run to run.
+    KeptApart,
 }
 
-const SHAPES: [Shape; 7] = [
+const SHAPES: [Shape; 8] = [
     Shape::Workers(1),
     Shape::Workers(2),
     Shape::Apart,
@@ -73,6 +76,7 @@ const SHAPES: [Shape; 7] = [
     Shape::Owned,
     Shape::Kept(1),
     Shape::Kept(2),
+    Shape::KeptApart,
 ];
 
 /// The quotes the shapes read.
@@ -122,7 +126,7 @@ impl Shape {
     fn cores(self) -> usize {
         match self {
             Shape::Workers(workers) | Shape::Kept(workers) => workers,
-            Shape::Apart | Shape::Processes | Shape::Owned => 2,
+            Shape::Apart | Shape::Processes | Shape::Owned | Shape::KeptApart => 2,
         }
     }
 
@@ -130,7 +134,7 @@ impl Shape {
     fn graphs(self) -> usize {
         match self {
             Shape::Workers(_) | Shape::Owned | Shape::Kept(_) => 1,
-            Shape::Apart | Shape::Processes => 2,
+            Shape::Apart | Shape::Processes | Shape::KeptApart => 2,
         }
     }
 
@@ -138,7 +142,7 @@ impl Shape {
     /// children's graphs what they report of theirs.
     fn turn(self, logs: &Inputs, standing: &mut Standing, totals: &mut Totals) {
         let inputs = match self {
-            Shape::Processes | Shape::Kept(_) => Vec::new(),
+            Shape::Processes | Shape::Kept(_) | Shape::KeptApart => Vec::new(),
             Shape::Owned => vec![logs.owned.clone()],
             _ => vec![logs.shared.clone(); self.graphs()],
         };
@@ -150,23 +154,12 @@ impl Shape {
                 }
             }
             Shape::Apart => {
-                let start = before.wall;
-                let finished: Vec<Duration> = std::thread::scope(|scope| {
-                    let graphs: Vec<_> = inputs
-                        .into_iter()
-                        .map(|input| {
-                            scope.spawn(move || {
-                                std::hint::black_box(graph::run(input, 1));
-                                start.elapsed()
-                            })
-                        })
-                        .collect();
-                    graphs
-                        .into_iter()
-                        .map(|graph| graph.join().expect("a graph apart"))
-                        .collect()
-                });
-                totals.apart(&finished);
+                let graphs = inputs.into_iter().map(|input| move || graph::run(input, 1));
+                totals.apart(&at_once(before.wall, graphs));
+            }
+            Shape::KeptApart => {
+                let graphs = standing.apart.iter_mut().map(|kept| move || kept.count());
+                totals.apart(&at_once(before.wall, graphs));
             }
             Shape::Kept(workers) => {
                 let kept = &standing.kept[workers - 1];
@@ -196,6 +189,7 @@ impl Shape {
             Shape::Processes => "1 + 1 apart, processes".to_owned(),
             Shape::Owned => "2, no tick crossing".to_owned(),
             Shape::Kept(workers) => format!("{workers}, workers kept"),
+            Shape::KeptApart => "1 + 1 apart, workers kept".to_owned(),
         }
     }
 }
@@ -208,11 +202,33 @@ struct Report {
     faults: u64,
 }
 
-/// What stays up from turn to turn: the children of [`Shape::Processes`] and the workers of
-/// [`Shape::Kept`], one worker and two.
+/// Runs `graphs` at once, each on a thread of its own: when each was done after `start`.
+fn at_once<F>(start: Instant, graphs: impl Iterator<Item = F>) -> Vec<Duration>
+where
+    F: FnOnce() -> usize + Send,
+{
+    std::thread::scope(|scope| {
+        let running: Vec<_> = graphs
+            .map(|graph| {
+                scope.spawn(move || {
+                    std::hint::black_box(graph());
+                    start.elapsed()
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|graph| graph.join().expect("a graph apart"))
+            .collect()
+    })
+}
+
+/// What stays up from turn to turn: the children of [`Shape::Processes`], the workers of
+/// [`Shape::Kept`], one worker and two, and the two 1-worker graphs of [`Shape::KeptApart`].
 struct Standing {
     children: [GraphChild; 2],
     kept: [KeptWorkers<usize>; 2],
+    apart: [KeptWorkers<usize>; 2],
 }
 
 /// A child process that runs one 1-worker graph over quotes of its own each time it is told
@@ -403,9 +419,10 @@ fn main() {
     let mut standing = Standing {
         children: [GraphChild::spawn(), GraphChild::spawn()],
         kept: [kept(1), kept(2)],
+        apart: [kept(1), kept(1)],
     };
     standing.children.iter_mut().for_each(GraphChild::ready);
-    let mut totals: [Totals; 7] = Default::default();
+    let mut totals: [Totals; 8] = Default::default();
     let mut cores = Cores::default();
     for _ in 0..RUNS {
         for (shape, totals) in SHAPES.into_iter().zip(&mut totals) {
@@ -450,8 +467,9 @@ fn main() {
         rates[4] / rates[0]
     );
     println!(
-        "two workers against one, both kept from run to run: {:.2} x",
-        rates[6] / rates[5]
+        "kept from run to run, against one worker: two workers {:.2} x, two 1-worker graphs apart {:.2} x",
+        rates[6] / rates[5],
+        rates[7] / rates[5]
     );
     let speed = cores.speed();
     println!(
@@ -459,8 +477,9 @@ fn main() {
         speed.two_threads, speed.one_thread_ms
     );
     println!(
-        "the graph apart done first waited for the other (median of runs): threads {:.1} %, processes {:.1} %",
+        "the graph apart done first waited for the other (median of runs): threads {:.1} %, processes {:.1} %, kept {:.1} %",
         totals[2].median_wait(),
-        totals[3].median_wait()
+        totals[3].median_wait(),
+        totals[7].median_wait()
     );
 }
