@@ -41,8 +41,8 @@ fn bench(c: &mut Criterion) {
     }
     // The same graph on workers that stay up from run to run, as a running pipeline's do. Each
     // run of `graph` starts threads anew, and back to back its one worker's runs (about 90 ms)
-    // met freed pages just given back to the OS (after tickflow's 100 ms purge delay) and
-    // faulted them in again: 2.7 times as often per tick as two workers' runs.
+    // met freed pages just given back to the OS (after the 100 ms purge delay tickflow had
+    // then) and faulted them in again: 2.7 times as often per tick as two workers' runs.
     for workers in [1, 2, 4] {
         let kept = KeptWorkers::counting(
             input.clone(),

@@ -29,14 +29,16 @@ const PURGE_DELAY: mi_option_t = 15;
 
 /// Milliseconds a freed page stays before mimalloc returns it to the OS. At 10 ms (mimalloc 2's
 /// default) the graph spent about 13 % of its time in the kernel faulting pages in and giving
-/// them back (`perf` of `graph/1`); at 100 ms a
-/// 1,000-pair, 10M-message replay on 2 workers peaked at 163 MiB against 160 and ran 60.7 K
-/// against 55.3 K messages/s, and `graph/1` and `graph/2` ran 6-18 % faster (README
-/// "Benchmarks"). Longer delays fault less again but hold more: at 1,000 ms a third of the
-/// page faults, the graph in memory 5-15 % faster, no clear gain end to end and up to
-/// 29 MiB more peak RSS; at 2,000 ms a fifth of the faults, and a 1,000-pair replay's peak
-/// 181 MiB against 152, too near the 200 MB bound (README "Memory against page faults").
-const PURGE_DELAY_MS: c_long = 100;
+/// them back (`perf` of `graph/1`). At 100 ms, tickflow's delay until the thirty-ninth sitting,
+/// workers kept from run to run still faulted about 4,500 (one) and 8,000 (two) times per
+/// million ticks in `fixed`, and the faults cost two workers of one process more than one: two
+/// kept workers ran at 1.61 × one, two 1-worker graphs apart at 1.68 ×. At 1,000 ms they faulted
+/// about 900 and 600 times, ran at 1.79 × and 1.86 ×, two workers 13 % faster and one 3 %
+/// (medians of 6 batches each, alternating); a 1,000-pair, 10M-message replay on 2 workers
+/// peaked at 182.7–188.7 MB against 175.6–180.3, under issue 4's 200 MB (README, Figures of the
+/// thirty-ninth sitting). A deployment short of memory sets `MIMALLOC_PURGE_DELAY` lower
+/// (README "Memory against page faults").
+const PURGE_DELAY_MS: c_long = 1_000;
 
 /// Runs with the C runtime's initializers, before `main` and before Rust allocates (an ELF
 /// initializer: on other systems mimalloc keeps its defaults).
