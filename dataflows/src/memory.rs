@@ -168,7 +168,9 @@ fn tally(batch: &mut Vec<Update>, n: &mut usize) {
 /// [`KeptWorkers::run`] runs a new graph over the same messages on the same threads. [`count`]
 /// starts new threads each run, which also faults in memory that kept threads would have had
 /// again: in `fixed` (`benches/fixed.rs`) one worker took 10,100 page faults per million ticks on
-/// new threads and 4,300 on kept ones (medians of 24 batches, README "Benchmarks").
+/// new threads and 4,300 on kept ones at the 100 ms purge delay of the thirty-third sitting
+/// (medians of 24 batches, benches/HISTORY.md), and 1,291 and 661 at the thirty-ninth's 1,000 ms
+/// (20 batches, README "Benchmarks").
 /// mimalloc starts a thread's search of its arena for free memory at a place given by the
 /// thread's sequence number (`mi_bfield_cycle_iterate` in its `bitmap.c`), a likely reason.
 pub struct KeptWorkers<T> {
