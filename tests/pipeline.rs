@@ -105,13 +105,12 @@ fn read_back(
     messages
 }
 
-/// `tickflow replay` of the feed into `schema`, writing through the connection string `url`.
+/// `tickflow replay` of the feed into `schema`.
 fn replay(
     broker: &Broker,
     topic: &str,
     until: &str,
     schema: &Schema,
-    url: &str,
     workers: &str,
     commit: &str,
 ) -> serde_json::Value {
@@ -125,11 +124,10 @@ fn replay(
         "--rolling-window",
         "1s",
     ];
-    support::replay_at(
+    support::replay(
         broker,
         topic,
         schema,
-        url,
         "earliest",
         &format!("offset:{until}"),
         &extra,
@@ -203,17 +201,18 @@ fn replay_writes_exactly_the_reference_tables_on_any_worker_count() {
 
     let one = Schema::fresh("pipeline_w1");
     let two = Schema::fresh("pipeline_w2");
-    let strict = Schema::fresh("pipeline_serializable");
-    let url = support::postgres_url();
-    let summary = replay(&broker, topic, &until, &one, &url, "1", "100ms");
-    replay(&broker, topic, &until, &two, &url, "2", "10ms");
+    let summary = replay(&broker, topic, &until, &one, "1", "100ms");
+    replay(&broker, topic, &until, &two, "2", "10ms");
     // The writer's next transaction begins on its other connection before the last one's commit
     // ends, and then rewrites the rows that commit wrote: a database whose transactions default
     // to serializable must not fail it.
+    let url = support::postgres_url();
     let join = if url.contains('?') { '&' } else { '?' };
-    let serializable =
-        format!("{url}{join}options=-c%20default_transaction_isolation%3Dserializable");
-    replay(&broker, topic, &until, &strict, &serializable, "2", "10ms");
+    let strict = Schema {
+        postgres: format!("{url}{join}options=-c%20default_transaction_isolation%3Dserializable"),
+        ..Schema::fresh("pipeline_serializable")
+    };
+    replay(&broker, topic, &until, &strict, "2", "10ms");
     assert_eq!(
         summary["messages"].as_i64(),
         Some(MESSAGES.parse().expect("count"))

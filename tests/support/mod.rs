@@ -178,6 +178,9 @@ pub fn postgres_url() -> String {
 pub struct Schema {
     /// Its name.
     pub name: String,
+    /// The connection string a pipeline writes it through ([`pipeline`]): the test database's,
+    /// unless a test gives another (with other session settings, say).
+    pub postgres: String,
 }
 
 impl Schema {
@@ -185,6 +188,7 @@ impl Schema {
     pub fn fresh(name: &str) -> Schema {
         let schema = Schema {
             name: name.to_owned(),
+            postgres: postgres_url(),
         };
         schema.execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
         schema
@@ -338,24 +342,12 @@ pub fn end_offsets(produced: &serde_json::Value) -> BTreeMap<i32, i64> {
 }
 
 /// The arguments of `tickflow VERB` for the pipeline named after `schema` (its `--group` and
-/// its `--schema`) on `topic`, then `rest`.
+/// its `--schema`, written through its `postgres`) on `topic`, then `rest`.
 pub fn pipeline(
     verb: &str,
     broker: &str,
     topic: &str,
     schema: &Schema,
-    rest: &[&str],
-) -> Vec<String> {
-    pipeline_at(verb, broker, topic, schema, &postgres_url(), rest)
-}
-
-/// [`pipeline`] with the connection string `url`.
-pub fn pipeline_at(
-    verb: &str,
-    broker: &str,
-    topic: &str,
-    schema: &Schema,
-    url: &str,
     rest: &[&str],
 ) -> Vec<String> {
     let head = [
@@ -367,7 +359,7 @@ pub fn pipeline_at(
         "--group",
         &schema.name,
         "--postgres",
-        url,
+        &schema.postgres,
         "--schema",
         &schema.name,
     ];
@@ -425,26 +417,12 @@ pub fn replay(
     until: &str,
     extra: &[&str],
 ) -> serde_json::Value {
-    replay_at(broker, topic, schema, &postgres_url(), from, until, extra)
-}
-
-/// [`replay`] with the connection string `url`.
-pub fn replay_at(
-    broker: &Broker,
-    topic: &str,
-    schema: &Schema,
-    url: &str,
-    from: &str,
-    until: &str,
-    extra: &[&str],
-) -> serde_json::Value {
     let rest = [&["--from", from, "--until", until][..], extra].concat();
-    last_json(&tickflow_args_ok(&pipeline_at(
+    last_json(&tickflow_args_ok(&pipeline(
         "replay",
         &broker.address,
         topic,
         schema,
-        url,
         &rest,
     )))
 }
